@@ -1,0 +1,13 @@
+"""Command-line interface: ``talentmarket COMMAND``; see ``talentmarket --help``."""
+
+from __future__ import annotations
+
+from talentmarket.cli import _core, _fit, _market  # noqa: F401  (they register their commands)
+from talentmarket.cli._app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``talentmarket`` script."""
+    app()

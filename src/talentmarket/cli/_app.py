@@ -1,0 +1,88 @@
+"""The typer application and what every command shares: JSON output, error rendering, exit codes.
+
+The CLI is a thin shell: parse, call the library, render. Commands live in one module per
+concept (``_core.py``, ``_fit.py``, ``_market.py`` ...) and register themselves on ``app``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import numpy as np
+import typer
+from rich.console import Console
+
+from talentmarket._errors import InputError, TalentMarketError
+
+app = typer.Typer(
+    name="talentmarket",
+    help="Model the market for scarce AI talent: value offers, predict decisions, price people.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_INPUT = 2
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+JSON_OPTION = typer.Option(False, "--json", help="Machine output on stdout (JSON), nothing else.")
+SEED_OPTION = typer.Option(None, "--seed", help="Random seed; defaults to the scenario's seed.")
+
+
+def _jsonable(obj: Any) -> Any:
+    """Convert numpy scalars/arrays and non-finite floats into plain JSON values."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    return obj
+
+
+def emit_json(payload: Any) -> None:
+    """Write ``payload`` as JSON on stdout (numpy values converted, NaN/inf as null)."""
+    sys.stdout.write(json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
+    """Print ``message`` on stderr and exit with ``code`` (2: bad input)."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Render library errors as one clear message on stderr with exit status 2, no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            for issue in exc.issues:
+                err_console.print(f"[bold red]error:[/] {issue}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_INPUT) from None
+        except TalentMarketError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}")
+
+    return wrapper

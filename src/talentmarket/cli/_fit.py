@@ -1,0 +1,3 @@
+"""CLI commands for estimation (fit)."""
+
+from __future__ import annotations

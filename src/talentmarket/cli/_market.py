@@ -1,0 +1,3 @@
+"""CLI commands for markets (match, simulate)."""
+
+from __future__ import annotations
