@@ -1,0 +1,5 @@
+"""``python -m talentmarket`` runs the command line."""
+
+from talentmarket.cli import main
+
+main()

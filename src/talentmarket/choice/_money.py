@@ -1,0 +1,86 @@
+"""Money in utils and utils in money: the CRRA money term of DESIGN.md's random utility.
+
+m(x) = u((W0 + x) / W0) with u the CRRA utility of risk aversion eta: scale-free (doubling
+wealth is worth log 2 at eta = 1) and bounded above by 1 / (eta - 1) when eta > 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from talentmarket.valuation._crra import crra_inverse, crra_sup, crra_utility, distribution_nodes
+
+F64 = NDArray[np.float64]
+
+#: Equal-probability nodes a package's value distribution is compressed to for expected utility.
+N_NODES = 512
+
+
+def value_nodes(pv: F64, k: int = N_NODES) -> F64:
+    """(k,) equal-probability nodes of a (n_paths,) USD sample (mean preserved exactly)."""
+    return np.asarray(distribution_nodes(pv, min(k, pv.shape[-1])), dtype=float)
+
+
+def _block_means(sorted_values: F64, k: int) -> F64:
+    """Means of ``sorted_values`` over k equal-probability bands (straddling draws split)."""
+    n = sorted_values.shape[-1]
+    if n % k == 0:
+        return np.asarray(sorted_values.reshape(k, n // k).mean(axis=1))
+    csum = np.zeros(n + 1)
+    np.cumsum(sorted_values, out=csum[1:])
+    edges = np.arange(k + 1, dtype=np.int64) * n
+    whole, frac = edges // k, (edges % k) / k
+    at_edge = csum[whole] + sorted_values[np.minimum(whole, n - 1)] * frac
+    return np.asarray(np.diff(at_edge) * (k / n))
+
+
+def paired_nodes(x: F64, y: F64, k: int = N_NODES) -> tuple[F64, F64]:
+    """Joint equal-probability nodes of two per-path USD samples (n_paths,) -> ((k,), (k,)).
+
+    Paths are ordered by x + y and both are block-averaged in that order, so
+    ``nodes_x + nodes_y`` equals ``value_nodes(x + y)`` and ``s * nodes_x + nodes_y`` values an
+    offer whose own amounts are scaled by s beside an unscaled make-whole.
+    """
+    k = min(k, x.shape[-1])
+    order = np.argsort(x + y, kind="stable")
+    return _block_means(x[order], k), _block_means(y[order], k)
+
+
+def expected_money_utility(nodes: F64, wealth: F64, eta: F64) -> F64:
+    """E[u((W0 + X) / W0)] for each person: nodes (k,) USD; wealth, eta (n,); returns (n,)."""
+    w = 1.0 + nodes[None, :] / wealth[:, None]
+    np.maximum(w, 1e-12, out=w)  # a clawback can never take more than the person had
+    return np.asarray(crra_utility(w, eta[:, None]).mean(axis=1))
+
+
+def certainty_equivalent_from_utility(util: F64, wealth: F64, eta: F64) -> F64:
+    """USD sure amount with the same money utility: W0 * (u^-1(util) - 1); shape of util."""
+    return np.asarray(wealth * (crra_inverse(util, eta) - 1.0))
+
+
+def money_equivalents(
+    delta: F64, alpha: F64, wealth: F64, eta: F64, base_ce: F64
+) -> tuple[F64, NDArray[np.bool_]]:
+    """The certain money with the same effect as a utility difference, and where none exists.
+
+    delta: (n, F) utility differences (offer minus stay) per factor; alpha, wealth, eta,
+    base_ce: (n,) money weight, wealth W0 (USD), CRRA eta and the person's certainty
+    equivalent of staying (USD). For each |delta| the amount c > 0 solves
+    alpha * [u(b + c / W0) - u(b)] = |delta| with b = 1 + base_ce / W0, and is reported with
+    the sign of delta (a deficit is the money it would take to make up for it). Where
+    u(b) + |delta| / alpha reaches the bound of u (eta > 1), or alpha = 0, no finite amount
+    does: the amount is NaN and ``no_amount`` is True. Returns ((n, F) USD, (n, F) bool).
+    """
+    b = 1.0 + base_ce / wealth
+    ub = crra_utility(b, eta)
+    sup = crra_sup(eta)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        target = ub[:, None] + np.abs(delta) / alpha[:, None]
+    reachable = (target < sup[:, None]) & (alpha[:, None] > 0)
+    reachable |= delta == 0
+    safe = np.where(reachable, target, ub[:, None])
+    amount = wealth[:, None] * (crra_inverse(safe, eta[:, None]) - b[:, None])
+    amount = np.where(delta == 0, 0.0, amount)
+    signed = np.where(reachable, np.sign(delta) * amount, np.nan)
+    return np.asarray(signed, dtype=float), ~reachable
