@@ -222,8 +222,9 @@ def decide(
         money_u[rows, 0] = m_stay
         utility[rows, 0] = alpha * m_stay + stay_fac.sum(axis=1)
         for a, oid in enumerate(offers, start=1):
-            own, make_whole = paired_nodes(*valuation.offer_parts(group, oid))
-            m_off = expected_money_utility(scale.get(oid, 1.0) * own + make_whole, W0, eta)
+            s = scale.get(oid, 1.0)
+            own, make_whole = paired_nodes(*valuation.offer_parts(group, oid), at=s)
+            m_off = expected_money_utility(s * own + make_whole, W0, eta)
             lab = np.full(len(members), compiled.lab_index(offer_labs[oid]))
             off_fac = compiled.factor_utilities(members, lab, peer_share)
             money_u[rows, a] = m_off

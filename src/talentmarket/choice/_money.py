@@ -35,15 +35,18 @@ def _block_means(sorted_values: F64, k: int) -> F64:
     return np.asarray(np.diff(at_edge) * (k / n))
 
 
-def paired_nodes(x: F64, y: F64, k: int = N_NODES) -> tuple[F64, F64]:
+def paired_nodes(
+    x: F64, y: F64, k: int = N_NODES, at: float = 1.0
+) -> tuple[F64, F64]:
     """Joint equal-probability nodes of two per-path USD samples (n_paths,) -> ((k,), (k,)).
 
-    Paths are ordered by x + y and both are block-averaged in that order, so
-    ``nodes_x + nodes_y`` equals ``value_nodes(x + y)`` and ``s * nodes_x + nodes_y`` values an
-    offer whose own amounts are scaled by s beside an unscaled make-whole.
+    Paths are ordered by ``at * x + y`` and both are block-averaged in that order, so
+    ``at * nodes_x + nodes_y`` equals ``value_nodes(at * x + y)``: the nodes of an offer whose
+    own amounts are scaled by ``at`` beside an unscaled make-whole (or of a package kept plus a
+    scaled retention grant). Near ``at`` the same nodes serve other scales.
     """
     k = min(k, x.shape[-1])
-    order = np.argsort(x + y, kind="stable")
+    order = np.argsort(at * x + y, kind="stable")
     return _block_means(x[order], k), _block_means(y[order], k)
 
 

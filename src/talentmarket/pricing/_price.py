@@ -216,7 +216,37 @@ def _recipients(
 
 
 def _solve(
-    kind: Literal["price", "counter"],
+    d: DecisionResult,
+    column: NDArray[np.int64],
+    x_paths: F64,
+    y_paths: F64,
+    wealth: F64,
+    eta: F64,
+    alpha: F64,
+    target: float,
+) -> tuple[F64, list[Status], F64, F64, F64]:
+    """Scales, status, P at the answer and sup P, for column ``column`` of a decision.
+
+    The money term of that column becomes mean_k u(1 + (s x_k + y_k) / W0) with joint nodes of
+    the per-path samples ``x_paths`` (scaled) and ``y_paths`` (fixed). The nodes are paired at
+    the answer itself (a fixed point, reached in a few passes; a cohort shares the pairing at
+    its median answer), so the price agrees with a decision taken at that scale.
+    """
+    at = 1.0
+    for _ in range(8):
+        x, y = paired_nodes(x_paths, y_paths, at=at)
+        result = _solve_nodes(d, column, x, y, wealth, eta, alpha, target)
+        useful = result[0][np.isfinite(result[0]) & (result[0] > 0)]
+        if useful.size == 0:
+            break
+        new_at = float(np.median(useful))
+        if abs(new_at - at) <= 1e-12 * new_at:
+            break
+        at = new_at
+    return result
+
+
+def _solve_nodes(
     d: DecisionResult,
     column: NDArray[np.int64],
     x: F64,
@@ -226,7 +256,7 @@ def _solve(
     alpha: F64,
     target: float,
 ) -> tuple[F64, list[Status], F64, F64, F64]:
-    """Shared core: scales, status, P at price, sup P and the money term at the answer."""
+    """One pass of ``_solve`` on fixed nodes."""
     n = len(d.people)
     rows = np.arange(n)
     U = d.utility
@@ -284,9 +314,9 @@ def price(
     pop = valuation.compiled.population
     idx = np.array([pop.index_of(p) for p in members])
     column = np.array([alts.index(offer) for alts in d.alternatives])
-    x, y = paired_nodes(*valuation.offer_parts(group, offer))
+    x_paths, y_paths = valuation.offer_parts(group, offer)
     wealth, eta, alpha = pop.wealth[idx], pop.eta[idx], pop.money[idx]
-    scale, status, p_at, p_sup, _ = _solve("price", d, column, x, y, wealth, eta, alpha, target)
+    scale, status, p_at, p_sup, _ = _solve(d, column, x_paths, y_paths, wealth, eta, alpha, target)
     unit = valuation.package_value(group, offer, 1.0)
     base = valuation.package_value(group, offer, 0.0)
     finite = np.isfinite(scale)
@@ -395,9 +425,10 @@ def counter(
     idx = np.array([pop.index_of(p) for p in members])
     column = np.zeros(len(members), dtype=np.int64)
     stay = valuation.package_value(group, None)
-    x, y = paired_nodes(extra.pv[0], stay.pv)
     wealth, eta, alpha = pop.wealth[idx], pop.eta[idx], pop.money[idx]
-    scale, status, p_at, p_sup, _ = _solve("counter", d, column, x, y, wealth, eta, alpha, target)
+    scale, status, p_at, p_sup, _ = _solve(
+        d, column, extra.pv[0], stay.pv, wealth, eta, alpha, target
+    )
     finite = np.isfinite(scale)
     s = np.where(finite, scale, 0.0)
     headline = np.where(finite, s * float(extra.headline[0]), np.inf)

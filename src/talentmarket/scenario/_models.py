@@ -319,6 +319,6 @@ class Scenario(_Model):
     cohorts: dict[str, Cohort] = Field(default_factory=dict)
     offers: dict[str, Offer] = Field(default_factory=dict)
     #: Ranges of assumptions for sensitivity: field path -> [low, high] (amounts allowed).
-    assumptions: dict[str, Annotated[list[Amount | str], Field(min_length=2, max_length=2)]] = (
+    assumptions: dict[str, Annotated[list[float | str], Field(min_length=2, max_length=2)]] = (
         Field(default_factory=dict)
     )
