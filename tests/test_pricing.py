@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 import yaml
 
+from conftest import DESIGN_EXAMPLE
 from talentmarket.choice import decide
 from talentmarket.pricing import counter, design, price, sensitivity
 from talentmarket.scenario import compile_scenario, read_scenario_data, scenario_from_dict
 from talentmarket.valuation._scenario import value_scenario
-
-from conftest import DESIGN_EXAMPLE
 from test_decisions import simple
 
 

@@ -8,6 +8,7 @@ from talentmarket.choice._money import (
     certainty_equivalent_from_utility,
     expected_money_utility,
     money_equivalents,
+    paired_nodes,
     value_nodes,
 )
 
@@ -20,6 +21,7 @@ __all__ = [
     "expected_money_utility",
     "format_probability",
     "money_equivalents",
+    "paired_nodes",
     "softmax",
     "value_nodes",
 ]

@@ -176,12 +176,16 @@ def decide(
     people: Sequence[str] | None = None,
     scale: Mapping[str, float] | None = None,
     peer_share: F64 | None = None,
+    indices: I64 | None = None,
+    explain: bool = True,
 ) -> DecisionResult:
     """Probabilities and per-factor explanations for every person holding an offer.
 
-    ``people`` restricts to those ids (default: everyone who holds at least one offer);
-    ``scale`` multiplies the amounts of named offers (the make-whole is not scaled);
-    ``peer_share`` (n, L) overrides where collaborators are (default: at their employers).
+    ``people`` restricts to those ids (default: everyone who holds at least one offer), or
+    ``indices`` to those population indices; ``scale`` multiplies the amounts of named offers
+    (the make-whole is not scaled); ``peer_share`` (n, L) overrides where collaborators are
+    (default: at their employers). ``explain=False`` skips certainty equivalents and money
+    equivalents (NaN), for callers that need only utilities and probabilities.
     """
     compiled = valuation.compiled
     scenario = compiled.scenario
@@ -191,12 +195,16 @@ def decide(
         if oid not in scenario.offers:
             raise UnknownIdError("offer", oid, tuple(scenario.offers))
     by_group = offers_by_group(scenario)
-    if people is None:
-        idx = np.flatnonzero([pop.groups[g] in by_group for g in pop.group_index])
+    if indices is not None:
+        idx = np.asarray(indices, dtype=np.int64)
+    elif people is None:
+        holds = np.array([g in by_group for g in pop.groups], dtype=bool)
+        idx = np.flatnonzero(holds[pop.group_index]) if pop.n else np.zeros(0, np.int64)
     else:
         idx = np.array([pop.index_of(p) for p in people], dtype=np.int64)
     n = len(idx)
-    A = 1 + max((len(by_group.get(pop.groups[pop.group_index[i]], [])) for i in idx), default=0)
+    present = np.unique(pop.group_index[idx])
+    A = 1 + max((len(by_group.get(pop.groups[g], [])) for g in present), default=0)
     F = 1 + len(compiled.factor_names)
     factors = ("money", *compiled.factor_names)
 
@@ -222,23 +230,43 @@ def decide(
         money_u[rows, 0] = m_stay
         utility[rows, 0] = alpha * m_stay + stay_fac.sum(axis=1)
         for a, oid in enumerate(offers, start=1):
-            s = scale.get(oid, 1.0)
-            own, make_whole = paired_nodes(*valuation.offer_parts(group, oid), at=s)
-            m_off = expected_money_utility(s * own + make_whole, W0, eta)
+            # Offer and make-whole nodes are paired as written (scale 1) whatever the scale, so
+            # that decide and price see one money term; both move with the same share price.
+            own, make_whole = paired_nodes(*valuation.offer_parts(group, oid))
+            m_off = expected_money_utility(scale.get(oid, 1.0) * own + make_whole, W0, eta)
             lab = np.full(len(members), compiled.lab_index(offer_labs[oid]))
             off_fac = compiled.factor_utilities(members, lab, peer_share)
             money_u[rows, a] = m_off
             utility[rows, a] = alpha * m_off + off_fac.sum(axis=1)
             comps[rows, a, 0] = alpha * (m_off - m_stay)
             comps[rows, a, 1:] = off_fac - stay_fac
-        for r in rows:
-            alts[r] = (STAY, *offers)
-        ce[rows] = certainty_equivalent_from_utility(money_u[rows], W0[:, None], eta[:, None])
+        alt_ids = (STAY, *offers)
+        for r in rows.tolist():
+            alts[r] = alt_ids
+        if explain:
+            ce[rows] = certainty_equivalent_from_utility(money_u[rows], W0[:, None], eta[:, None])
 
     available = ~np.isnan(utility)
     prob = softmax(np.nan_to_num(utility, nan=-np.inf), available)
     # Utility differences are exact by construction: rebuild them from the components.
     utility[:, 1:] = np.where(available[:, 1:], utility[:, :1] + comps[:, 1:].sum(axis=2), np.nan)
+    if not explain:
+        return DecisionResult(
+            people=tuple(pop.ids[i] for i in idx),
+            employers=tuple(compiled.lab_ids[e] for e in pop.employer[idx]),
+            offer_labs=offer_labs,
+            alternatives=tuple(alts),
+            factors=factors,
+            utility=utility,
+            probability=prob,
+            money_utility=money_u,
+            certainty_equivalent=ce,
+            components=comps,
+            money_equivalent=np.full((n, A, F), np.nan),
+            no_amount=np.zeros((n, A, F), dtype=bool),
+            seed=valuation.seed,
+            scale=scale,
+        )
     base = ce[:, 0]
     flat = comps.reshape(n, A * F)
     W0, eta, alpha = pop.wealth[idx], pop.eta[idx], pop.money[idx]

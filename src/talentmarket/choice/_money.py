@@ -6,6 +6,9 @@ wealth is worth log 2 at eta = 1) and bounded above by 1 / (eta - 1) when eta > 
 
 from __future__ import annotations
 
+import math
+
+import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
@@ -14,7 +17,54 @@ from talentmarket.valuation._crra import crra_inverse, crra_sup, crra_utility, d
 F64 = NDArray[np.float64]
 
 #: Equal-probability nodes a package's value distribution is compressed to for expected utility.
-N_NODES = 512
+#: 128 keeps certainty equivalents within a fraction of a percent of the full-path value (see
+#: tests) while pricing a 100,000-person cohort stays well under a second.
+N_NODES = 128
+
+
+@nb.njit(cache=True, inline="always", fastmath=True)
+def crra_pair(w: float, eta: float) -> tuple[float, float]:
+    """(u(w), u'(w)) for CRRA eta at relative wealth w > 0; series near eta = 1."""
+    lw = math.log(w)
+    a = (1.0 - eta) * lw
+    if abs(a) < 1e-6:  # expm1(a) / (1 - eta) without cancellation
+        u = lw * (1.0 + 0.5 * a + a * a / 6.0)
+        p = math.exp(a)
+    else:
+        p = math.exp(a)
+        u = (p - 1.0) / (1.0 - eta)
+    return u, p / w
+
+
+@nb.njit(cache=True, fastmath=True)
+def mean_utility_and_slope(s: float, x: F64, y: F64, w0: float, eta: float) -> tuple[float, float]:
+    """mean_k u(1 + (s x_k + y_k) / W0) and its derivative in s; x, y (k,) USD."""
+    acc = 0.0
+    slope = 0.0
+    k = x.shape[0]
+    inv = 1.0 / w0
+    for j in range(k):
+        w = 1.0 + (s * x[j] + y[j]) * inv
+        if w < 1e-300:
+            w = 1e-300
+        u, du = crra_pair(w, eta)
+        acc += u
+        slope += du * x[j] * inv
+    return acc / k, slope / k
+
+
+@nb.njit(cache=True, parallel=True)
+def money_terms(scales: F64, x: F64, y: F64, wealth: F64, eta: F64) -> F64:
+    """m_i = mean_k u(1 + (s_i x_k + y_k) / W0_i) per person: scales, wealth, eta (n,);
+    x, y (k,) USD nodes. NaN where s_i is infinite."""
+    n = wealth.shape[0]
+    out = np.empty(n)
+    for i in nb.prange(n):
+        if math.isinf(scales[i]):
+            out[i] = math.nan
+        else:
+            out[i] = mean_utility_and_slope(scales[i], x, y, wealth[i], eta[i])[0]
+    return out
 
 
 def value_nodes(pv: F64, k: int = N_NODES) -> F64:
@@ -35,9 +85,7 @@ def _block_means(sorted_values: F64, k: int) -> F64:
     return np.asarray(np.diff(at_edge) * (k / n))
 
 
-def paired_nodes(
-    x: F64, y: F64, k: int = N_NODES, at: float = 1.0
-) -> tuple[F64, F64]:
+def paired_nodes(x: F64, y: F64, k: int = N_NODES, at: float = 1.0) -> tuple[F64, F64]:
     """Joint equal-probability nodes of two per-path USD samples (n_paths,) -> ((k,), (k,)).
 
     Paths are ordered by ``at * x + y`` and both are block-averaged in that order, so
@@ -52,9 +100,17 @@ def paired_nodes(
 
 def expected_money_utility(nodes: F64, wealth: F64, eta: F64) -> F64:
     """E[u((W0 + X) / W0)] for each person: nodes (k,) USD; wealth, eta (n,); returns (n,)."""
-    w = 1.0 + nodes[None, :] / wealth[:, None]
-    np.maximum(w, 1e-12, out=w)  # a clawback can never take more than the person had
-    return np.asarray(crra_utility(w, eta[:, None]).mean(axis=1))
+    nodes = np.ascontiguousarray(nodes, dtype=np.float64)
+    n = wealth.shape[0]
+    return np.asarray(
+        money_terms(
+            np.ones(n),
+            nodes,
+            np.zeros_like(nodes),
+            np.ascontiguousarray(wealth, dtype=np.float64),
+            np.ascontiguousarray(eta, dtype=np.float64),
+        )
+    )
 
 
 def certainty_equivalent_from_utility(util: F64, wealth: F64, eta: F64) -> F64:

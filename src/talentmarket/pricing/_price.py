@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from talentmarket._errors import InputError, Issue, UnknownIdError
 from talentmarket.choice._decide import FACTOR_LABELS, DecisionResult, decide
 from talentmarket.choice._money import paired_nodes
-from talentmarket.pricing._solve import minimum_scales, money_term_limit, money_terms
+from talentmarket.pricing._solve import minimum_scales, money_term_limit
 from talentmarket.scenario._amounts import format_usd
 from talentmarket.scenario._models import Package, Vesting
 from talentmarket.valuation._build import RowSpec, compile_rows
@@ -209,10 +209,32 @@ def _recipients(
     members = [pop.ids[i] for i in pop.members(group)]
     if people is None:
         return group, members
+    known = set(members)
     for p in people:
-        if p not in members:
+        if p not in known:
             raise UnknownIdError(f"recipient of {offer}", p, members)
     return group, list(people)
+
+
+def _indices(
+    valuation: ScenarioValuation, group: str, people: Sequence[str] | None, members: list[str]
+) -> NDArray[np.int64]:
+    pop = valuation.compiled.population
+    if people is None:
+        return pop.members(group)
+    return np.array([pop.index_of(p) for p in members], dtype=np.int64)
+
+
+def _column(d: DecisionResult, offer: str) -> NDArray[np.int64]:
+    """Column of ``offer`` for each person (people of one group share their alternatives)."""
+    cache: dict[int, int] = {}
+    out = np.empty(len(d.alternatives), dtype=np.int64)
+    for i, alts in enumerate(d.alternatives):
+        key = id(alts)
+        if key not in cache:
+            cache[key] = alts.index(offer)
+        out[i] = cache[key]
+    return out
 
 
 def _solve(
@@ -224,16 +246,21 @@ def _solve(
     eta: F64,
     alpha: F64,
     target: float,
-) -> tuple[F64, list[Status], F64, F64, F64]:
+    *,
+    pair_at_answer: bool = False,
+) -> tuple[F64, list[Status], F64, F64]:
     """Scales, status, P at the answer and sup P, for column ``column`` of a decision.
 
     The money term of that column becomes mean_k u(1 + (s x_k + y_k) / W0) with joint nodes of
-    the per-path samples ``x_paths`` (scaled) and ``y_paths`` (fixed). The nodes are paired at
-    the answer itself (a fixed point, reached in a few passes; a cohort shares the pairing at
-    its median answer), so the price agrees with a decision taken at that scale.
+    the per-path samples ``x_paths`` (scaled) and ``y_paths`` (fixed), paired as written
+    (s = 1) — as ``decide`` pairs an offer and its make-whole. With ``pair_at_answer`` the
+    nodes are paired at the answer itself instead (a fixed point in a few passes; a cohort
+    shares the pairing at its median answer): right for a counter-offer, whose retention grant
+    is small beside the package kept.
     """
     at = 1.0
-    for _ in range(8):
+    passes = (8 if len(d.people) == 1 else 2) if pair_at_answer else 1
+    for _ in range(passes):
         x, y = paired_nodes(x_paths, y_paths, at=at)
         result = _solve_nodes(d, column, x, y, wealth, eta, alpha, target)
         useful = result[0][np.isfinite(result[0]) & (result[0] > 0)]
@@ -255,7 +282,7 @@ def _solve_nodes(
     eta: F64,
     alpha: F64,
     target: float,
-) -> tuple[F64, list[Status], F64, F64, F64]:
+) -> tuple[F64, list[Status], F64, F64]:
     """One pass of ``_solve`` on fixed nodes."""
     n = len(d.people)
     rows = np.arange(n)
@@ -266,33 +293,34 @@ def _solve_nodes(
     lse_other = _logsumexp(np.nan_to_num(U, nan=-np.inf), others)
     non_money = U[rows, column] - alpha * d.money_utility[rows, column]
     needed = _logit(target) + lse_other
+    money_matters = alpha > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        m_star = np.where(alpha > 0, (needed - non_money) / alpha, np.inf)
-    m_inf = money_term_limit(x, y, wealth, eta)
-    m0 = money_terms(np.zeros(n), x, y, wealth, eta)
-    status: list[Status] = []
-    finite = np.isfinite(m_star)
-    scale = np.full(n, np.inf)
-    solvable = finite & (m_inf > m_star) & (m0 < m_star)
-    if solvable.any():
-        scale[solvable] = minimum_scales(x, y, wealth[solvable], eta[solvable], m_star[solvable])
-    already = (m0 >= m_star) | (~finite & (non_money >= needed))
-    scale[already] = 0.0
-    for i in range(n):
-        status.append(
-            "already" if already[i] else "ok" if np.isfinite(scale[i]) else "unattainable"
+        m_star = np.where(
+            money_matters, (needed - non_money) / np.where(money_matters, alpha, 1), np.inf
         )
-    m_at = money_terms(np.where(np.isfinite(scale), scale, 0.0), x, y, wealth, eta)
-    u_at = alpha * m_at + non_money
+    m_inf = money_term_limit(x, y, wealth, eta)
+    scale = np.full(n, np.inf)
+    m_at = np.full(n, np.nan)
+    candidates = np.flatnonzero(money_matters & (m_inf > m_star))
+    if candidates.size:
+        s_c, _, m_c = minimum_scales(x, y, wealth[candidates], eta[candidates], m_star[candidates])
+        scale[candidates] = s_c
+        m_at[candidates] = m_c
+    free = ~money_matters & (non_money >= needed)  # money does not count, and is not needed
+    scale[free] = 0.0
+    status: list[Status] = [
+        "already" if sc == 0.0 else "ok" if np.isfinite(sc) else "unattainable" for sc in scale
+    ]
+    u_at = np.where(money_matters, alpha * m_at, 0.0) + non_money
     p_at = 1.0 / (1.0 + np.exp(lse_other - u_at))
     with np.errstate(invalid="ignore"):
         u_sup = np.where(
-            np.isinf(m_inf) & (alpha > 0),
+            np.isinf(m_inf) & money_matters,
             np.inf,
             alpha * np.nan_to_num(m_inf, posinf=0.0) + non_money,
         )
     p_sup = np.where(np.isinf(u_sup), 1.0, 1.0 / (1.0 + np.exp(lse_other - u_sup)))
-    return scale, status, p_at, p_sup, m_at
+    return scale, status, p_at, p_sup
 
 
 def price(
@@ -310,13 +338,13 @@ def price(
     """
     _check_target(target)
     group, members = _recipients(valuation, offer, people)
-    d = decide(valuation, people=members)
     pop = valuation.compiled.population
-    idx = np.array([pop.index_of(p) for p in members])
-    column = np.array([alts.index(offer) for alts in d.alternatives])
+    idx = _indices(valuation, group, people, members)
+    d = decide(valuation, indices=idx, explain=False)
+    column = _column(d, offer)
     x_paths, y_paths = valuation.offer_parts(group, offer)
     wealth, eta, alpha = pop.wealth[idx], pop.eta[idx], pop.money[idx]
-    scale, status, p_at, p_sup, _ = _solve(d, column, x_paths, y_paths, wealth, eta, alpha, target)
+    scale, status, p_at, p_sup = _solve(d, column, x_paths, y_paths, wealth, eta, alpha, target)
     unit = valuation.package_value(group, offer, 1.0)
     base = valuation.package_value(group, offer, 0.0)
     finite = np.isfinite(scale)
@@ -420,21 +448,22 @@ def counter(
         discount_rate=scenario.settings.discount_rate,
         seed=valuation.seed,
     )
-    d = decide(valuation, people=members)
     pop = valuation.compiled.population
-    idx = np.array([pop.index_of(p) for p in members])
+    idx = _indices(valuation, group, people, members)
+    d = decide(valuation, indices=idx, explain=False)
     column = np.zeros(len(members), dtype=np.int64)
     stay = valuation.package_value(group, None)
     wealth, eta, alpha = pop.wealth[idx], pop.eta[idx], pop.money[idx]
-    scale, status, p_at, p_sup, _ = _solve(
-        d, column, extra.pv[0], stay.pv, wealth, eta, alpha, target
+    scale, status, p_at, p_sup = _solve(
+        d, column, extra.pv[0], stay.pv, wealth, eta, alpha, target, pair_at_answer=True
     )
     finite = np.isfinite(scale)
     s = np.where(finite, scale, 0.0)
     headline = np.where(finite, s * float(extra.headline[0]), np.inf)
     cost = np.where(finite, s * float(extra.employer_cost[0].mean()), np.inf)
-    a = np.array([alts.index(offer) for alts in d.alternatives])
-    deficit = -d.components[np.arange(len(members)), a, 1:]  # staying minus the offer
+    deficit = -d.components[
+        np.arange(len(members)), _column(d, offer), 1:
+    ]  # staying minus the offer
     return PriceResult(
         "counter",
         offer,

@@ -19,21 +19,15 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
+from talentmarket.choice._money import mean_utility_and_slope, money_terms
+
 F64 = NDArray[np.float64]
 
+__all__ = ["minimum_scales", "money_term_limit", "money_terms"]
+
 #: Relative tolerance in scale.
-SCALE_RTOL = 1e-12
+SCALE_RTOL = 1e-11
 _MAX_ITER = 200
-
-
-@nb.njit(cache=True, inline="always")
-def _u(w: float, eta: float) -> float:
-    one_minus = 1.0 - eta
-    lw = math.log(w)
-    if abs(one_minus * lw) < 1e-8:  # near eta = 1: series of expm1(a)/one_minus
-        a = one_minus * lw
-        return lw * (1.0 + 0.5 * a + a * a / 6.0)
-    return math.expm1(one_minus * lw) / one_minus
 
 
 @nb.njit(cache=True, inline="always")
@@ -48,78 +42,83 @@ def _u_inv(v: float, eta: float) -> float:
 
 
 @nb.njit(cache=True)
-def _m_and_slope(s: float, x: F64, y: F64, w0: float, eta: float) -> tuple[float, float]:
-    acc = 0.0
-    slope = 0.0
-    k = x.shape[0]
+def _coarse(v: F64, k: int) -> F64:
+    """Means of k equal consecutive blocks of v (len(v) divisible by k)."""
+    out = np.empty(k)
+    b = v.shape[0] // k
     for j in range(k):
-        w = 1.0 + (s * x[j] + y[j]) / w0
-        if w <= 1e-300:
-            w = 1e-300
-        acc += _u(w, eta)
-        slope += math.exp(-eta * math.log(w)) * x[j] / w0
-    return acc / k, slope / k
+        out[j] = v[j * b : (j + 1) * b].mean()
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def _newton(
+    s: float, x: F64, y: F64, w0: float, eta: float, target: float, rtol: float
+) -> tuple[float, float]:
+    """Newton on m(s) = target from s (either side: m is concave, so a step from the right
+    lands left of the root and steps from the left never overshoot). Returns (s, m(s))."""
+    m = math.nan
+    for _ in range(_MAX_ITER):
+        m, slope = mean_utility_and_slope(s, x, y, w0, eta)
+        if not (slope > 0.0) or not math.isfinite(slope):
+            break
+        s_next = max(s + (target - m) / slope, 0.0)
+        if abs(s_next - s) <= rtol * s_next:
+            return s_next, m
+        s = s_next
+    return s, m
 
 
 @nb.njit(cache=True, parallel=True)
-def minimum_scales(x: F64, y: F64, wealth: F64, eta: F64, m_star: F64) -> F64:
+def minimum_scales(x: F64, y: F64, wealth: F64, eta: F64, m_star: F64) -> tuple[F64, F64, F64]:
     """Smallest s >= 0 with mean_k u(1 + (s x_k + y_k) / W0) >= m* for each person.
 
-    x, y: (k,) USD nodes (x >= 0); wealth, eta, m_star: (n,). Callers handle the cases
-    m(0) >= m* (returns 0 here too) and m(inf) <= m* (returns inf). Returns (n,) scales.
+    x, y: (k,) USD nodes (x >= 0); wealth, eta, m_star: (n,). Returns (scale, m(0), m(scale)),
+    each (n,): scale 0 where m(0) >= m* already, inf where no finite scale reaches m*
+    (then m(scale) is NaN). m(0) is NaN where Jensen's bound shows it is below m* (not needed).
+    Newton runs first on 16 coarse nodes (block means of the k), then on all k from there.
     """
     n = wealth.shape[0]
-    out = np.empty(n)
+    scale = np.empty(n)
+    m_zero = np.full(n, np.nan)
+    m_at = np.full(n, np.nan)
     mean_x = x.mean()
     mean_y = y.mean()
+    k = x.shape[0]
+    kc = 16 if k % 16 == 0 and k > 16 else k
+    xc = _coarse(x, kc)
+    yc = _coarse(y, kc)
     for i in nb.prange(n):
         w0 = wealth[i]
         e = eta[i]
         target = m_star[i]
-        m0, _ = _m_and_slope(0.0, x, y, w0, e)
-        if m0 >= target:
-            out[i] = 0.0
-            continue
-        if mean_x <= 0.0:
-            out[i] = math.inf
-            continue
         w_star = _u_inv(target, e)
-        if not math.isfinite(w_star):
-            out[i] = math.inf
+        s0 = (w0 * (w_star - 1.0) - mean_y) / mean_x if mean_x > 0 else math.inf
+        if not s0 > 0.0:  # Jensen cannot rule out m(0) >= m*: look
+            m0 = mean_utility_and_slope(0.0, x, y, w0, e)[0]
+            m_zero[i] = m0
+            if m0 >= target:
+                scale[i] = 0.0
+                m_at[i] = m0
+                continue
+            s0 = 0.0
+        if mean_x <= 0.0 or not math.isfinite(w_star):
+            scale[i] = math.inf
             continue
-        s = max((w0 * (w_star - 1.0) - mean_y) / mean_x, 0.0)
-        found = False
-        for _ in range(_MAX_ITER):
-            m, slope = _m_and_slope(s, x, y, w0, e)
-            gap = target - m
-            if gap <= 0.0:
-                found = True
-                break
-            if slope <= 0.0 or not math.isfinite(slope):
-                break
-            step = gap / slope
-            s_next = s + step
-            if step <= SCALE_RTOL * s_next:
-                s = s_next * (1.0 + SCALE_RTOL)
-                m, _ = _m_and_slope(s, x, y, w0, e)
-                found = m >= target or (target - m) <= 1e-15 * abs(target)
-                break
-            s = s_next
-        out[i] = s if found else math.inf
-    return out
-
-
-@nb.njit(cache=True, parallel=True)
-def money_terms(scales: F64, x: F64, y: F64, wealth: F64, eta: F64) -> F64:
-    """m_i(s_i) = mean_k u(1 + (s_i x_k + y_k) / W0_i) for each person; all (n,) but x, y (k,)."""
-    n = wealth.shape[0]
-    out = np.empty(n)
-    for i in nb.prange(n):
-        if math.isinf(scales[i]):
-            out[i] = math.nan
-            continue
-        out[i], _ = _m_and_slope(scales[i], x, y, wealth[i], eta[i])
-    return out
+        s, _ = _newton(s0, xc, yc, w0, e, target, 1e-6)
+        s, m = _newton(s, x, y, w0, e, target, SCALE_RTOL)
+        if not m >= target:  # converged from the left: nudge onto the feasible side
+            for _ in range(8):
+                s *= 1.0 + 4.0 * SCALE_RTOL
+                m = mean_utility_and_slope(s, x, y, w0, e)[0]
+                if m >= target:
+                    break
+        if m >= target or (target - m) <= 1e-14 * abs(target):
+            scale[i] = s
+            m_at[i] = m
+        else:
+            scale[i] = math.inf
+    return scale, m_zero, m_at
 
 
 def money_term_limit(x: F64, y: F64, wealth: F64, eta: F64) -> F64:

@@ -6,7 +6,8 @@ member's draws do not depend on the order of cohorts or on other cohorts' sizes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,11 @@ class Population:
     peers_weight: F64
     collab_ptr: I64
     collab_idx: I64
+    positions: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.positions:
+            object.__setattr__(self, "positions", {p: i for i, p in enumerate(self.ids)})
 
     @property
     def n(self) -> int:
@@ -96,8 +102,8 @@ class Population:
     def index_of(self, person: str) -> int:
         """Index of a person id; raises UnknownIdError."""
         try:
-            return self.ids.index(person)
-        except ValueError:
+            return self.positions[person]
+        except KeyError:
             raise UnknownIdError("researcher", person, self.ids) from None
 
     def members(self, group: str) -> I64:
