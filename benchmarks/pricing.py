@@ -19,7 +19,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 import talentmarket as tm
-from talentmarket.choice import paired_nodes
+from talentmarket.choice import node_weights, paired_nodes
 from talentmarket.pricing import price
 from talentmarket.valuation import crra_utility
 
@@ -121,13 +121,14 @@ def main() -> None:
     idx = np.array([pop.index_of(p) for p in people])
     x_paths, y_paths = valuation.offer_parts("staff", "o")
     x, y = paired_nodes(x_paths, y_paths)  # paired as written, as the decision model does
+    weights = node_weights(len(x))
     col = 1
     alpha, W0, eta = pop.money[idx], pop.wealth[idx], pop.eta[idx]
     non_money = d.utility[:, col] - alpha * d.money_utility[:, col]
     stay = d.utility[:, 0]
 
     def p_accept(s: float, i: int) -> float:
-        m = float(crra_utility(1.0 + (s * x + y) / W0[i], eta[i]).mean())
+        m = float(weights @ crra_utility(1.0 + (s * x + y) / W0[i], eta[i]))
         return 1.0 / (1.0 + np.exp(stay[i] - (alpha[i] * m + non_money[i])))
 
     t0 = time.perf_counter()

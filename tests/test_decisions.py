@@ -171,3 +171,28 @@ def test_leader_and_mission_change_moves_him_fivefold(builtin: Any) -> None:
     edited["labs"]["meta-msl"]["mission"] = {"frontier_research": 1.0}
     p2 = decide(run(edited, paths=5000)).probability_of("andrew-tulloch", "meta-to-tulloch")
     assert p2 >= 5 * p1
+
+
+@pytest.mark.parametrize(("wealth", "eta"), [(1e7, 3.0), (1e6, 5.0), (1e7, 1.5), (5e7, 2.0)])
+def test_value_nodes_keep_certainty_equivalents_within_one_percent(
+    builtin: Any, wealth: float, eta: float
+) -> None:
+    from talentmarket.choice import (
+        certainty_equivalent_from_utility,
+        expected_money_utility,
+        value_nodes,
+    )
+    from talentmarket.valuation import certainty_equivalent
+
+    _, v = builtin
+    for group, offer in [("andrew-tulloch", "meta-to-tulloch"), ("tml-staff", None)]:
+        pv = v.package_value(group, offer).pv
+        full = float(certainty_equivalent(pv, wealth, eta))
+        w, e = np.array([wealth]), np.array([eta])
+        nodes = certainty_equivalent_from_utility(
+            expected_money_utility(value_nodes(pv), w, e), w, e
+        )[0]
+        assert nodes == pytest.approx(full, rel=0.01)
+        assert value_nodes(pv) @ __import__("talentmarket").choice.node_weights() == pytest.approx(
+            pv.mean(), rel=1e-12
+        )

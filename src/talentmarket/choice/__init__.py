@@ -8,6 +8,7 @@ from talentmarket.choice._money import (
     certainty_equivalent_from_utility,
     expected_money_utility,
     money_equivalents,
+    node_weights,
     paired_nodes,
     value_nodes,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "expected_money_utility",
     "format_probability",
     "money_equivalents",
+    "node_weights",
     "paired_nodes",
     "softmax",
     "value_nodes",

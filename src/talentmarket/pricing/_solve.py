@@ -19,7 +19,7 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-from talentmarket.choice._money import mean_utility_and_slope, money_terms
+from talentmarket.choice._money import mean_utility_and_slope, money_terms, node_weights
 
 F64 = NDArray[np.float64]
 
@@ -42,24 +42,27 @@ def _u_inv(v: float, eta: float) -> float:
 
 
 @nb.njit(cache=True)
-def _coarse(v: F64, k: int) -> F64:
-    """Means of k equal consecutive blocks of v (len(v) divisible by k)."""
+def _coarse(v: F64, wts: F64, k: int) -> tuple[F64, F64]:
+    """Weighted means and weights of k equal runs of consecutive nodes (len(v) divisible by k)."""
     out = np.empty(k)
+    w_out = np.empty(k)
     b = v.shape[0] // k
     for j in range(k):
-        out[j] = v[j * b : (j + 1) * b].mean()
-    return out
+        w = wts[j * b : (j + 1) * b]
+        w_out[j] = w.sum()
+        out[j] = (v[j * b : (j + 1) * b] * w).sum() / w_out[j]
+    return out, w_out
 
 
 @nb.njit(cache=True, inline="always")
 def _newton(
-    s: float, x: F64, y: F64, w0: float, eta: float, target: float, rtol: float
+    s: float, x: F64, y: F64, wts: F64, w0: float, eta: float, target: float, rtol: float
 ) -> tuple[float, float]:
     """Newton on m(s) = target from s (either side: m is concave, so a step from the right
     lands left of the root and steps from the left never overshoot). Returns (s, m(s))."""
     m = math.nan
     for _ in range(_MAX_ITER):
-        m, slope = mean_utility_and_slope(s, x, y, w0, eta)
+        m, slope = mean_utility_and_slope(s, x, y, wts, w0, eta)
         if not (slope > 0.0) or not math.isfinite(slope):
             break
         s_next = max(s + (target - m) / slope, 0.0)
@@ -69,25 +72,39 @@ def _newton(
     return s, m
 
 
-@nb.njit(cache=True, parallel=True)
 def minimum_scales(x: F64, y: F64, wealth: F64, eta: F64, m_star: F64) -> tuple[F64, F64, F64]:
-    """Smallest s >= 0 with mean_k u(1 + (s x_k + y_k) / W0) >= m* for each person.
+    """Smallest s >= 0 with E[u(1 + (s X + Y) / W0)] >= m* for each person.
 
-    x, y: (k,) USD nodes (x >= 0); wealth, eta, m_star: (n,). Returns (scale, m(0), m(scale)),
-    each (n,): scale 0 where m(0) >= m* already, inf where no finite scale reaches m*
-    (then m(scale) is NaN). m(0) is NaN where Jensen's bound shows it is below m* (not needed).
-    Newton runs first on 16 coarse nodes (block means of the k), then on all k from there.
+    x, y: (k,) USD value nodes (x >= 0, weights ``node_weights(k)``); wealth, eta, m_star: (n,).
+    Returns (scale, m(0), m(scale)), each (n,): scale 0 where m(0) >= m* already, inf where no
+    finite scale reaches m* (then m(scale) is NaN). m(0) is NaN where Jensen's bound shows it
+    is below m* (not needed). Newton runs first on 16 coarse nodes, then on all k from there.
     """
+    f = np.ascontiguousarray
+    return _minimum_scales(
+        f(x, dtype=np.float64),
+        f(y, dtype=np.float64),
+        node_weights(len(x)),
+        f(wealth, dtype=np.float64),
+        f(eta, dtype=np.float64),
+        f(m_star, dtype=np.float64),
+    )
+
+
+@nb.njit(cache=True, parallel=True)
+def _minimum_scales(
+    x: F64, y: F64, wts: F64, wealth: F64, eta: F64, m_star: F64
+) -> tuple[F64, F64, F64]:
     n = wealth.shape[0]
     scale = np.empty(n)
     m_zero = np.full(n, np.nan)
     m_at = np.full(n, np.nan)
-    mean_x = x.mean()
-    mean_y = y.mean()
+    mean_x = (x * wts).sum()
+    mean_y = (y * wts).sum()
     k = x.shape[0]
     kc = 16 if k % 16 == 0 and k > 16 else k
-    xc = _coarse(x, kc)
-    yc = _coarse(y, kc)
+    xc, wc = _coarse(x, wts, kc)
+    yc, _ = _coarse(y, wts, kc)
     for i in nb.prange(n):
         w0 = wealth[i]
         e = eta[i]
@@ -95,7 +112,7 @@ def minimum_scales(x: F64, y: F64, wealth: F64, eta: F64, m_star: F64) -> tuple[
         w_star = _u_inv(target, e)
         s0 = (w0 * (w_star - 1.0) - mean_y) / mean_x if mean_x > 0 else math.inf
         if not s0 > 0.0:  # Jensen cannot rule out m(0) >= m*: look
-            m0 = mean_utility_and_slope(0.0, x, y, w0, e)[0]
+            m0 = mean_utility_and_slope(0.0, x, y, wts, w0, e)[0]
             m_zero[i] = m0
             if m0 >= target:
                 scale[i] = 0.0
@@ -105,12 +122,12 @@ def minimum_scales(x: F64, y: F64, wealth: F64, eta: F64, m_star: F64) -> tuple[
         if mean_x <= 0.0 or not math.isfinite(w_star):
             scale[i] = math.inf
             continue
-        s, _ = _newton(s0, xc, yc, w0, e, target, 1e-6)
-        s, m = _newton(s, x, y, w0, e, target, SCALE_RTOL)
+        s, _ = _newton(s0, xc, yc, wc, w0, e, target, 1e-6)
+        s, m = _newton(s, x, y, wts, w0, e, target, SCALE_RTOL)
         if not m >= target:  # converged from the left: nudge onto the feasible side
             for _ in range(8):
                 s *= 1.0 + 4.0 * SCALE_RTOL
-                m = mean_utility_and_slope(s, x, y, w0, e)[0]
+                m = mean_utility_and_slope(s, x, y, wts, w0, e)[0]
                 if m >= target:
                     break
         if m >= target or (target - m) <= 1e-14 * abs(target):
@@ -126,7 +143,10 @@ def money_term_limit(x: F64, y: F64, wealth: F64, eta: F64) -> F64:
     from talentmarket.valuation._crra import crra_sup, crra_utility
 
     sup = np.asarray(crra_sup(eta), dtype=float)
+    wts = node_weights(len(x))
     grows = x > 0
     fixed = crra_utility(np.maximum(1.0 + y[None, ~grows] / wealth[:, None], 1e-300), eta[:, None])
-    total = fixed.sum(axis=1) + (grows.sum() * sup if grows.any() else 0.0)
-    return np.asarray(total / x.shape[0])
+    total = fixed @ wts[~grows]
+    if grows.any():
+        total = total + wts[grows].sum() * sup
+    return np.asarray(total)
