@@ -60,7 +60,7 @@ def scenarios(json_out: bool = JSON_OPTION) -> None:
     table = Table(title="Built-in scenarios (use as builtin:NAME)")
     table.add_column("name", style="bold")
     table.add_column("description")
-    table.add_column("path")
+    table.add_column("path", overflow="fold")
     for item in items:
         table.add_row(item["name"], item["description"], item["path"])
     console.print(table)
