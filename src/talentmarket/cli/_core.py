@@ -19,6 +19,7 @@ from talentmarket.cli._app import (
     err_console,
     handle_errors,
 )
+from talentmarket.choice import format_probability
 from talentmarket.scenario import (
     builtin_dir,
     builtin_names,
@@ -110,18 +111,14 @@ def schema(json_out: bool = JSON_OPTION) -> None:
 
 
 def _value_table(payload: dict[str, Any]) -> Table:
-    table = Table(title=f"Package values ({payload['paths']:,} paths, seed {payload['seed']})")
-    for col in (
-        "package",
-        "researcher",
-        "headline",
-        "E[PV]",
-        "PV p05 / p50 / p95",
-        "P(≥ headline)",
-        "employer cost",
-        "certainty equiv.",
-    ):
-        table.add_column(col, justify="left" if col in {"package", "researcher"} else "right")
+    table = Table(
+        title=f"Package values (USD over the horizon; {payload['paths']:,} paths, "
+        f"seed {payload['seed']})"
+    )
+    table.add_column("package", overflow="fold")
+    table.add_column("for", overflow="fold")
+    for col in ("headline", "E[PV]", "PV 5%-95%", "P(≥head)", "cost", "CE"):
+        table.add_column(col, justify="right", no_wrap=True)
     for item in payload["offers"] + payload["current"]:
         q = item["pv_quantiles_usd"]
         table.add_row(
@@ -129,11 +126,15 @@ def _value_table(payload: dict[str, Any]) -> Table:
             item["researcher"] or f"cohort {item['cohort']}",
             _usd(item["headline_usd"]),
             _usd(item["expected_pv_usd"]),
-            f"{_usd(q['p05'])} / {_usd(q['p50'])} / {_usd(q['p95'])}",
+            f"{_usd(q['p05'])}-{_usd(q['p95'])}",
             f"{item['p_realize_headline']:.2f}",
             _usd(item["employer_cost_usd"]),
             _usd(item["certainty_equivalent_usd"]),
         )
+    table.caption = (
+        "E[PV]: expected present value; cost: expected cost to the employer; "
+        "CE: certainty equivalent for the person"
+    )
     return table
 
 
@@ -194,10 +195,12 @@ def decide(
         return
     console.print(result.summary())
     for oid in s.offers:
-        console.print(
-            f"expected acceptances of {oid}: {result.expected_acceptances(oid):.3f} "
-            f"of {int((result.acceptance(oid) > 0).sum())}"
-        )
+        holders = int(sum(oid in alts for alts in result.alternatives))
+        if holders:
+            console.print(
+                f"expected acceptances of {oid}: "
+                f"{format_probability(result.expected_acceptances(oid))} of {holders}"
+            )
 
 
 def _run(scenario: str, out: Path, paths: int | None, seed: int | None, json_out: bool) -> None:
@@ -218,7 +221,8 @@ def _run(scenario: str, out: Path, paths: int | None, seed: int | None, json_out
     console.print(result.decisions.summary())
     for oid, info in payload["offers"].items():
         console.print(
-            f"[bold]{oid}[/]: expected acceptances {info['expected_acceptances']:.3f} "
+            f"[bold]{oid}[/]: expected acceptances "
+            f"{format_probability(info['expected_acceptances'])} "
             f"of {info['recipients']} approached"
         )
     sentence = result.what_it_takes()
@@ -241,7 +245,6 @@ def _run(scenario: str, out: Path, paths: int | None, seed: int | None, json_out
             )
         )
     console.print(f"results: {results_path}\nreport:  {report_path}")
-
 
 
 OUT_OPTION = typer.Option(Path("out"), "--out", help="Folder for results.json and report.html.")
