@@ -147,26 +147,32 @@ class DecisionResult:
         return {"seed": self.seed, "decisions": out}
 
     def summary(self) -> Any:
-        """A rich table: each person's probability of accepting each offer, top reasons."""
+        """A rich table: each person's probability of accepting each offer, top reasons.
+
+        Each reason is the factor's utility (offer minus stay) and its money equivalent: the
+        certain money with the same effect, or "no amount" where none would do.
+        """
         from rich.table import Table
 
-        table = Table(title="Decisions", show_lines=False)
-        for col in ("researcher", "employer", "offer", "P(accept)", "top reasons (utility, money)"):
-            table.add_column(col, justify="right" if col == "P(accept)" else "left")
+        table = Table(title="Decisions: P(accept) and the three factors that weigh most")
+        table.add_column("researcher", overflow="fold")
+        table.add_column("offer", overflow="fold")
+        table.add_column("P(accept)", justify="right", no_wrap=True)
+        for k in ("1st reason", "2nd", "3rd"):
+            table.add_column(k, no_wrap=True)
         for i, person in enumerate(self.people):
             for o in self.alternatives[i][1:]:
-                reasons = []
+                cells = []
                 for r in self.top_reasons(person, o):
-                    money = "no amount" if r["no_amount"] else format_usd(r["money_equivalent_usd"])
+                    money = (
+                        "no amount" if r["no_amount"] else format_usd(r["money_equivalent_usd"])
+                    )
                     label = FACTOR_LABELS.get(r["factor"], r["factor"])
-                    reasons.append(f"{label} {r['utility']:+.2f} ({money})")
+                    cells.append(f"{label} {r['utility']:+.2f}\n[dim]{money}[/]")
                 table.add_row(
-                    person,
-                    self.employers[i],
-                    o,
-                    format_probability(self.probability_of(person, o)),
-                    "; ".join(reasons),
+                    person, o, format_probability(self.probability_of(person, o)), *cells
                 )
+        table.caption = "utility of the offer minus staying; dim: money with the same effect"
         return table
 
 

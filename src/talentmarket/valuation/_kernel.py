@@ -70,17 +70,24 @@ Outputs (per row and path, USD)
     haircut); ``headline`` per row: salary + sign-on + bonus targets + tranche vest amounts
     over the horizon at grant-date prices, undiscounted.
 
-Speed
+Speed and memory
     Per company and chunk of paths the only full-grid work is drawing the normals and one
-    cumulative sum (log price); ``exp`` is taken only at the months some grant needs (vest and
-    grant months, M) and at per-path months (liquidity, exercise) by gathering. Departure
-    cut-offs are prefix sums over vest events read with ``take_along_axis``.
+    cumulative sum along months (the log price, computed once and shared by every row and
+    tranche of that company). ``exp`` is taken only at the months some grant needs (vest and
+    grant months, and M), gathered and transposed in one step into an event-major
+    (n_events, P) block, and at per-path months (liquidity, exercise) via ``take_along_axis``.
+    Departure cut-offs of salary are cumulative sums over months read at the last employed
+    month; those of vesting and bonuses are masked sums over the event axis of the
+    event-major block: numpy adds whole rows there, which is several times faster than
+    row-wise cumulative sums over short rows and adds each path's terms in the same order
+    whatever the chunk. Memory is the three (n_rows, n_paths) outputs plus O(path_chunk x M)
+    scratch per company.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -145,7 +152,6 @@ class ValueSamples:
     seed: int
     n_paths: int
     discount_rate: float
-    _cache: dict[str, F64] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for a in (self.pv, self.nominal, self.employer_cost, self.headline):
@@ -159,9 +165,7 @@ class ValueSamples:
     @property
     def expected_pv(self) -> F64:
         """(n_rows,) mean discounted value over paths, USD."""
-        if "expected_pv" not in self._cache:
-            self._cache["expected_pv"] = _readonly(self.pv.mean(axis=1))
-        return self._cache["expected_pv"]
+        return np.asarray(self.pv.mean(axis=1), dtype=np.float64)
 
     @property
     def expected_employer_cost(self) -> F64:
@@ -304,8 +308,15 @@ def _check_inputs(
     if seed < 0:
         bad("seed", f"must be >= 0, got {seed}")
     ns, nr, nt, M = sources.n, rows.n, tranches.n, rows.n_months
-    for name in ("kind", "drift", "volatility", "failure_hazard", "liquidity_hazard",
-                 "dilution_per_year", "illiquidity_haircut"):  # fmt: skip
+    for name in (
+        "kind",
+        "drift",
+        "volatility",
+        "failure_hazard",
+        "liquidity_hazard",
+        "dilution_per_year",
+        "illiquidity_haircut",
+    ):
         if getattr(sources, name).shape != (ns,):
             bad(f"sources.{name}", f"shape {getattr(sources, name).shape}, expected ({ns},)")
     if ns and np.any(sources.key < 0):
@@ -319,8 +330,14 @@ def _check_inputs(
         v = getattr(sources, name)
         if ns and np.any((v < 0) | (v >= 1)):
             bad(f"sources.{name}", "must be in [0, 1)")
-    for name in ("departure_hazard", "source", "sign_on", "clawback_months", "bonus_median",
-                 "bonus_sigma"):  # fmt: skip
+    for name in (
+        "departure_hazard",
+        "source",
+        "sign_on",
+        "clawback_months",
+        "bonus_median",
+        "bonus_sigma",
+    ):
         if getattr(rows, name).shape != (nr,):
             bad(f"rows.{name}", f"shape {getattr(rows, name).shape}, expected ({nr},)")
     if M < 0:
@@ -374,61 +391,72 @@ class _Scratch:
     """Reusable flat float64 buffers handed out as C-contiguous (n, P) arrays.
 
     Always contiguous, whatever P, so numpy takes the same loops on every chunk and chunked
-    results equal unchunked ones bit for bit.
+    results equal unchunked ones bit for bit. Buffers: ``a`` masked values, ``b`` weighted
+    values being summed, ``c`` a second mask, ``d`` payoffs computed from prices.
     """
 
     def __init__(self, size: int) -> None:
-        self._a = np.empty(size)
-        self._b = np.empty(size)
-        self._c = np.empty(size)
+        self._bufs = {name: np.empty(size) for name in "abcd"}
+
+    def _get(self, name: str, n: int, P: int) -> F64:
+        return self._bufs[name][: n * P].reshape(n, P)
 
     def a(self, n: int, P: int) -> F64:
-        return self._a[: n * P].reshape(n, P)
+        return self._get("a", n, P)
 
     def b(self, n: int, P: int) -> F64:
-        return self._b[: n * P].reshape(n, P)
+        return self._get("b", n, P)
 
     def c(self, n: int, P: int) -> F64:
-        return self._c[: n * P].reshape(n, P)
+        return self._get("c", n, P)
+
+    def d(self, n: int, P: int) -> F64:
+        return self._get("d", n, P)
 
 
-def _window_sums(
+def _mask_window(
     x: F64,
     months: I64,
-    hi: NDArray[Any],
+    hi: NDArray[Any] | None,
     lo: NDArray[Any] | None,
-    weights: tuple[F64, ...],
-    scratch: _Scratch,
-) -> list[F64]:
-    """Per path, weighted sums of ``x`` over the events whose month lies in (lo, hi].
+    out: F64,
+) -> F64:
+    """``x`` with, per path, the events outside the window (lo, hi] set to zero.
 
     Parameters
     ----------
     x : (n, P) float64
-        Values per event (rows, e.g. vest months) and path (columns).
+        Values per event (rows, e.g. vest months) and path (columns), event-major.
     months : (n,) int64
         Month of each event, ascending.
-    hi, lo : (P,) int
-        Window per path; ``lo=None`` means no lower bound.
-    weights : tuple of (n,) float64
-        One sum per weight vector: ``sum_j x[j, p] * w[j] * [lo[p] < months[j] <= hi[p]]``.
-
-    Returns
-    -------
-    list of (P,) float64
-        Event-major layout: the sum over axis 0 adds whole rows in event order, so each
-        path's sum is the same sequence of additions whatever the number of paths.
+    hi, lo : (P,) int or None
+        Window per path; None means no bound on that side.
+    out : (n, P) float64
+        Where the masked values go; ``x`` itself is returned when no path cuts any event.
     """
-    n, P = x.shape
-    xm = x
-    if n and (lo is not None or int(hi.min()) < int(months[-1])):
+    n = x.shape[0]
+    cut_hi = hi is not None and n > 0 and int(hi.min()) < int(months[-1])
+    cut_lo = lo is not None and n > 0 and int(lo.max()) >= int(months[0])
+    if not (cut_hi or cut_lo):
+        return x
+    if cut_hi and hi is not None:
         mask = months[:, None] <= hi[None, :]
-        if lo is not None:
+        if cut_lo and lo is not None:
             mask &= months[:, None] > lo[None, :]
-        xm = np.multiply(x, mask, out=scratch.a(n, P))
+    elif lo is not None:
+        mask = months[:, None] > lo[None, :]
+    return np.multiply(x, mask, out=out)
+
+
+def _weighted_sums(x: F64, weights: tuple[F64, ...], out: F64) -> list[F64]:
+    """Per path, ``sum_j x[j, p] * w[j]`` for each weight vector ``w`` (n,); x is (n, P).
+
+    Event-major layout: the sum over axis 0 adds whole rows in event order, so each path's
+    sum is the same sequence of additions whatever the number of paths in the chunk.
+    """
     sums = []
     for w in weights:
-        y = np.multiply(xm, w[:, None], out=scratch.b(n, P))
+        y = np.multiply(x, w[:, None], out=out)
         sums.append(_sum_events(y))
     return sums
 
@@ -510,13 +538,13 @@ def _people_pass(
                 got_n = pay_nom[r, kr]
                 target = rows.bonus_target[r, bonus_months]
                 if z is not None and np.any(target != 0):
-                    mult = np.multiply(z, rows.bonus_sigma[r], out=scratch.c(nb, P))
+                    mult = np.multiply(z, rows.bonus_sigma[r], out=scratch.d(nb, P))
                     np.exp(mult, out=mult)
                     mult *= rows.bonus_median[r]
-                    bonus_d, bonus_n = _window_sums(
-                        mult, bonus_months, kr, None,
-                        (target * disc[bonus_months], target), scratch,
-                    )  # fmt: skip
+                    paid = _mask_window(mult, bonus_months, kr, None, scratch.a(nb, P))
+                    bonus_d, bonus_n = _weighted_sums(
+                        paid, (target * disc[bonus_months], target), scratch.b(nb, P)
+                    )
                     got_d += bonus_d
                     got_n += bonus_n
                 T = float(rows.clawback_months[r])
@@ -566,11 +594,28 @@ def _equity_pass(
     """Equity of every tranche, one company at a time, sharing its price paths."""
     if tranches.n == 0:
         return
+    M = disc.shape[0] - 1
+    # One set of chunk buffers for all companies: allocating megabytes per company would
+    # return them to the system and fault fresh pages in again for every company.
+    width = min(path_chunk, n_paths)
+    bufs = _Buffers(
+        z=np.empty(width * M), cum=np.empty(width * (M + 1)), scratch=_Scratch(width * (M + 1))
+    )
     tranche_source = rows.source[tranches.row]
     for s in np.unique(tranche_source).tolist():
         ts = np.flatnonzero(tranche_source == s)
-        _value_source(sources, s, tranches, ts, disc, n_paths, seed, path_chunk,
-                      pv, nominal, cost, last)  # fmt: skip
+        _value_source(
+            sources, s, tranches, ts, disc, n_paths, seed, path_chunk, bufs, pv, nominal, cost, last
+        )
+
+
+@dataclass(frozen=True)
+class _Buffers:
+    """Scratch shared by all companies: normals (P, M), log-price sums (P, M + 1), events."""
+
+    z: F64
+    cum: F64
+    scratch: _Scratch
 
 
 def _prepare(tranches: EquityTranches, ts: I64, fixed: I64, disc: F64) -> list[_Tranche]:
@@ -606,6 +651,7 @@ def _value_source(
     n_paths: int,
     seed: int,
     path_chunk: int,
+    bufs: _Buffers,
     pv: F64,
     nominal: F64,
     cost: F64,
@@ -632,27 +678,28 @@ def _value_source(
     fixed = np.union1d(vest_any, extra).astype(np.int64)
     prepared = _prepare(tranches, ts, fixed, disc)
     drift_fixed = (b * fixed)[:, None]
-    max_v = max(tr.vest_months.size for tr in prepared)
+    # Last month whose log price is read: per-path months (liquidity, exercise) reach M;
+    # otherwise the last fixed month, and the cumulative sum can stop there.
+    per_path_months = private or any(tr.is_option for tr in prepared)
+    need = M if per_path_months or fixed.size == 0 else int(fixed[-1])
 
     price_rng = _stream(seed, _SOURCE_STREAM, key, _PRICE) if a > 0 else None
     fail_rng = _stream(seed, _SOURCE_STREAM, key, _FAILURE) if fail_h > 0 else None
     liq_rng = _stream(seed, _SOURCE_STREAM, key, _LIQUIDITY) if liq_h > 0 else None
-    width = min(path_chunk, n_paths)
-    z_buf = np.empty(width * M) if price_rng is not None else None
-    cum_buf = np.empty(width * (M + 1)) if price_rng is not None else None
-    scratch = _Scratch(max_v * width)
+    scratch = bufs.scratch
 
     for sl in _chunks(n_paths, path_chunk):
         P = sl.stop - sl.start
-        # cum[p, m]: sum of the first m standard normals of path p (column 0 = 0). Drawn
-        # path-major, so chunks concatenate to one big draw.
+        # cum[p, m]: sum of the first m standard normals of path p (column 0 = 0), for
+        # m <= need. All M normals are drawn, path-major, so chunks concatenate to one big
+        # draw and the paths do not depend on which months the grants use.
         cum: F64 | None = None
-        if price_rng is not None and z_buf is not None and cum_buf is not None:
-            z = z_buf[: P * M].reshape(P, M)
+        if price_rng is not None:
+            z = bufs.z[: P * M].reshape(P, M)
             price_rng.standard_normal(out=z)
-            cum = cum_buf[: P * (M + 1)].reshape(P, M + 1)
+            cum = bufs.cum[: P * (M + 1)].reshape(P, M + 1)
             cum[:, 0] = 0.0
-            np.cumsum(z, axis=1, out=cum[:, 1:])
+            np.cumsum(z[:, :need], axis=1, out=cum[:, 1 : need + 1])
         fail = _ceil_months(fail_rng, fail_h, P, never) if fail_rng is not None else None
         liq = _ceil_months(liq_rng, liq_h, P, never) if liq_rng is not None else None
 
@@ -710,27 +757,32 @@ def _value_source(
                 cost[r, sl] += got_d
                 continue
             # Payoff per grant-date dollar at each vest month, (n_v, P).
+            n_v = tr.vest_months.size
             x = px[tr.vest_rows]
             if per_unit is not None or tr.is_option:
-                x = np.array(x, copy=True)
+                payoff_buf = scratch.d(n_v, P)
+                np.copyto(payoff_buf, x)
+                x = payoff_buf
                 if per_unit is not None:
                     x *= per_unit[None, :]
                 if tr.is_option:
                     x -= tr.strike
                     np.maximum(x, 0.0, out=x)
+            # Only what vests while employed (month <= k) is delivered.
+            vested = _mask_window(x, tr.vest_months, k, None, scratch.a(n_v, P))
             if not private:
-                got_d, got_n = _window_sums(
-                    x, tr.vest_months, k, None, (tr.w_disc, tr.w_nom), scratch
-                )
+                got_d, got_n = _weighted_sums(vested, (tr.w_disc, tr.w_nom), scratch.b(n_v, P))
                 pv[r, sl] += got_d
                 nominal[r, sl] += got_n
                 cost[r, sl] += got_d
                 continue
             # Private: units vesting after the liquidity month, while employed, are realized
             # at their vest month ("late"); the rest at real_m ("early").
-            late_d, late_n = _window_sums(
-                x, tr.vest_months, k, liq_m, (tr.w_disc, tr.w_nom), scratch
-            )
+            if n_v == 0 or int(liq_m.min()) >= int(tr.vest_months[-1]):
+                late_d = late_n = np.zeros(P)
+            else:
+                late = _mask_window(vested, tr.vest_months, None, liq_m, scratch.c(n_v, P))
+                late_d, late_n = _weighted_sums(late, (tr.w_disc, tr.w_nom), scratch.b(n_v, P))
             early = real_px * per_unit if per_unit is not None else real_px.copy()
             if tr.is_option:
                 early -= tr.strike
@@ -744,5 +796,5 @@ def _value_source(
                 cost[r, sl] += early * real_disc + late_d
             else:
                 # Delivered at the vest month at V_m, without haircut or liquidity wait.
-                (delivered,) = _window_sums(x, tr.vest_months, k, None, (tr.w_disc,), scratch)
+                (delivered,) = _weighted_sums(vested, (tr.w_disc,), scratch.b(n_v, P))
                 cost[r, sl] += delivered
