@@ -184,6 +184,7 @@ def decide(
     peer_share: F64 | None = None,
     indices: I64 | None = None,
     explain: bool = True,
+    without_money_of: str | None = None,
 ) -> DecisionResult:
     """Probabilities and per-factor explanations for every person holding an offer.
 
@@ -192,6 +193,7 @@ def decide(
     (the make-whole is not scaled); ``peer_share`` (n, L) overrides where collaborators are
     (default: at their employers). ``explain=False`` skips certainty equivalents and money
     equivalents (NaN), for callers that need only utilities and probabilities.
+    ``without_money_of`` leaves that offer's money term out (0): pricing solves for it.
     """
     compiled = valuation.compiled
     scenario = compiled.scenario
@@ -238,8 +240,11 @@ def decide(
         for a, oid in enumerate(offers, start=1):
             # Offer and make-whole nodes are paired as written (scale 1) whatever the scale, so
             # that decide and price see one money term; both move with the same share price.
-            own, make_whole = paired_nodes(*valuation.offer_parts(group, oid))
-            m_off = expected_money_utility(scale.get(oid, 1.0) * own + make_whole, W0, eta)
+            if oid == without_money_of:
+                m_off = np.zeros(len(members))
+            else:
+                own, make_whole = paired_nodes(*valuation.offer_parts(group, oid))
+                m_off = expected_money_utility(scale.get(oid, 1.0) * own + make_whole, W0, eta)
             lab = np.full(len(members), compiled.lab_index(offer_labs[oid]))
             off_fac = compiled.factor_utilities(members, lab, peer_share)
             money_u[rows, a] = m_off

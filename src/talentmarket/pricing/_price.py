@@ -308,9 +308,8 @@ def _solve_nodes(
         m_at[candidates] = m_c
     free = ~money_matters & (non_money >= needed)  # money does not count, and is not needed
     scale[free] = 0.0
-    status: list[Status] = [
-        "already" if sc == 0.0 else "ok" if np.isfinite(sc) else "unattainable" for sc in scale
-    ]
+    labels = np.where(scale == 0.0, "already", np.where(np.isfinite(scale), "ok", "unattainable"))
+    status: list[Status] = labels.tolist()
     u_at = np.where(money_matters, alpha * m_at, 0.0) + non_money
     p_at = 1.0 / (1.0 + np.exp(lse_other - u_at))
     with np.errstate(invalid="ignore"):
@@ -340,7 +339,7 @@ def price(
     group, members = _recipients(valuation, offer, people)
     pop = valuation.compiled.population
     idx = _indices(valuation, group, people, members)
-    d = decide(valuation, indices=idx, explain=False)
+    d = decide(valuation, indices=idx, explain=False, without_money_of=offer)
     column = _column(d, offer)
     x_paths, y_paths = valuation.offer_parts(group, offer)
     wealth, eta, alpha = pop.wealth[idx], pop.eta[idx], pop.money[idx]
