@@ -89,6 +89,7 @@ class Population:
     peers_weight: F64
     collab_ptr: I64
     collab_idx: I64
+    productivity: F64 = field(default_factory=lambda: np.zeros(0))  # (n,) USD a year
     positions: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -185,7 +186,8 @@ def compile_scenario(scenario: Scenario, seed: int | None = None) -> CompiledSce
     groups: list[str] = []
     gidx: list[NDArray[np.int64]] = []
     cols: dict[str, list[F64]] = {
-        k: [] for k in ("employer", "wealth", "eta", "departure", "money", "lw", "mw", "pw")
+        k: []
+        for k in ("employer", "wealth", "eta", "departure", "money", "lw", "mw", "pw", "prod")
     }
     attr_w: list[F64] = []
     aff_rows: list[F64] = []
@@ -237,6 +239,7 @@ def compile_scenario(scenario: Scenario, seed: int | None = None) -> CompiledSce
             r.preferences,
             None,
         )
+        cols["prod"].append(np.array([r.productivity_usd]))
     cohort_rngs: dict[str, np.random.Generator] = {}
     for cid, c in scenario.cohorts.items():
         rng = np.random.default_rng(np.random.SeedSequence([seed, 3, stable_key("cohort:" + cid)]))
@@ -254,6 +257,11 @@ def compile_scenario(scenario: Scenario, seed: int | None = None) -> CompiledSce
             c.preferences,
             rng,
         )
+        # Its own stream, so that adding productivity changed none of the other draws.
+        prod_rng = np.random.default_rng(
+            np.random.SeedSequence([seed, 4, stable_key("cohort:" + cid)])
+        )
+        cols["prod"].append(np.maximum(draw(c.productivity_usd, c.size, prod_rng), 0.0))
 
     index = {pid: i for i, pid in enumerate(ids)}
     ptr = [0]
@@ -289,6 +297,7 @@ def compile_scenario(scenario: Scenario, seed: int | None = None) -> CompiledSce
         peers_weight=cat("pw"),
         collab_ptr=np.array(ptr, dtype=np.int64),
         collab_idx=np.concatenate(idx) if idx else np.zeros(0, dtype=np.int64),
+        productivity=cat("prod"),
     )
     factor_names = (*scenario.factors, "peers")
     return CompiledScenario(scenario, lab_ids, attributes, tuple(factor_names), pop)

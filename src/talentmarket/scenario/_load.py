@@ -321,6 +321,20 @@ def cross_check(s: m.Scenario, source: str) -> list[Issue]:
         elif target.employer == offer.from_:
             add(f"{base}.from", f"{offer.from_!r} already employs {offer.to!r}")
         check_package(offer.package, offer.from_, f"{base}.package")
+    if s.market is not None:
+        for lab_id, ml in s.market.labs.items():
+            if lab_id not in s.labs:
+                add(f"market.labs.{lab_id}", f"unknown lab {lab_id!r}; labs: {', '.join(s.labs)}")
+                continue
+            if ml.package is not None:
+                check_package(ml.package, lab_id, f"market.labs.{lab_id}.package")
+            has_offer = any(o.from_ == lab_id for o in s.offers.values())
+            if ml.strategy in {"posted", "bid-to-price", "match-competitor"} and not (
+                ml.package is not None or has_offer
+            ):
+                add(f"market.labs.{lab_id}.package",
+                    f"strategy {ml.strategy!r} needs an offer template: give a package or an "
+                    f"offer from {lab_id!r}")
     if s.assumptions:
         from talentmarket.scenario._paths import get_path
 

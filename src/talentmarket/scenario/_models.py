@@ -131,6 +131,9 @@ class Lab(_Model):
     equity: Equity | None = None
     capacity: NonNegativeInt | None = None
     budget_usd: Amount | None = None
+    #: How much more a researcher produces here than their base productivity (market engines);
+    #: default exp(0.2 x the lab's compute score): compute makes people productive.
+    productivity_multiplier: Annotated[float, Field(gt=0)] | None = None
 
 
 # --- packages ---------------------------------------------------------------------------
@@ -245,6 +248,8 @@ class Researcher(_Model):
     package: Package = Field(default_factory=Package)
     preferences: Preferences = Field(default_factory=Preferences)
     collaborators: list[str] = Field(default_factory=list)
+    #: Value a lab gets from this researcher per year (USD), before the lab's multiplier.
+    productivity_usd: Annotated[Amount, Field(gt=0)] = 1e6
 
 
 class CohortCollaborators(_Model):
@@ -261,6 +266,8 @@ class Cohort(_Model):
     package: Package = Field(default_factory=Package)
     preferences: Preferences = Field(default_factory=Preferences)
     collaborators: CohortCollaborators = Field(default_factory=CohortCollaborators)
+    #: Value a lab gets from a member per year (USD), before the lab's multiplier.
+    productivity_usd: AmountParam = 1e6
 
 
 # --- offers -----------------------------------------------------------------------------
@@ -306,6 +313,38 @@ class Offer(_Model):
     design: DesignBounds = Field(default_factory=DesignBounds)
 
 
+class MarketLab(_Model):
+    """How one lab behaves in the behavioral market (``market.labs.<lab>``).
+
+    strategy: ``posted`` (its template offer, times ``scale``, to its most valuable targets),
+    ``bid-to-price`` (each target gets the smallest scale reaching ``target_probability``, up
+    to ``max_scale``), ``match-competitor`` (matches the best outside offer a researcher holds)
+    or ``none``. counter: what it does when its own people hold outside offers: ``never``,
+    ``match`` (a certain retention worth the best offer's certainty-equivalent gain) or
+    ``price`` (the smallest retention keeping P(stay) at ``market.counter_target``).
+    package: the offer template (default: the lab's first offer in ``offers``).
+    """
+
+    strategy: Literal["posted", "bid-to-price", "match-competitor", "none"] = "posted"
+    counter: Literal["never", "match", "price"] = "never"
+    package: Package | None = None
+    scale: Annotated[float, Field(gt=0)] = 1.0
+    target_probability: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    max_scale: Annotated[float, Field(gt=0)] = 20.0
+    targets_per_round: NonNegativeInt = 10
+
+
+class MarketSettings(_Model):
+    """The market a scenario asks for: engine and, for ``rounds``, the labs' behaviour."""
+
+    engine: Literal["rounds", "auction", "deferred-acceptance"] = "rounds"
+    rounds: Annotated[int, Field(ge=1, le=1000)] = 10
+    offer_expiry: Annotated[int, Field(ge=1, le=1000)] = 2
+    counter_target: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    salary_step_usd: Annotated[Amount, Field(gt=0)] = 1e6
+    labs: dict[str, MarketLab] = Field(default_factory=dict)
+
+
 class Scenario(_Model):
     """A whole scenario: labs, researchers, cohorts and offers."""
 
@@ -318,6 +357,7 @@ class Scenario(_Model):
     researchers: dict[str, Researcher] = Field(default_factory=dict)
     cohorts: dict[str, Cohort] = Field(default_factory=dict)
     offers: dict[str, Offer] = Field(default_factory=dict)
+    market: MarketSettings | None = None
     #: Ranges of assumptions for sensitivity: field path -> [low, high] (amounts allowed).
     assumptions: dict[str, Annotated[list[float | str], Field(min_length=2, max_length=2)]] = (
         Field(default_factory=dict)
