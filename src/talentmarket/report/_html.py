@@ -199,6 +199,107 @@ def tornado_figure(result: RunResult) -> go.Figure | None:
     return fig
 
 
+def sankey_figure(market: Any) -> go.Figure:
+    """Flows of researchers between labs (movers only)."""
+    labs = list(market.lab_ids)
+    src, dst, val = [], [], []
+    for a, tos in market.flows_dict().items():
+        for b, k in tos.items():
+            src.append(labs.index(a))
+            dst.append(len(labs) + labs.index(b))
+            val.append(k)
+    fig = go.Figure(
+        go.Sankey(
+            node={
+                "label": [f"{x} (before)" for x in labs] + [f"{x} (after)" for x in labs],
+                "pad": 14,
+                "thickness": 14,
+            },
+            link={"source": src, "target": dst, "value": val},
+        )
+    )
+    if not val:
+        fig.add_annotation(
+            text="Nobody moved: every offer was refused",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            font={"size": 16},
+        )
+    fig.update_layout(
+        title=f"Who moved where ({market.engine}, {len(market.movers):,} of "
+        f"{len(market.researcher_ids):,} researchers)",
+        height=520,
+    )
+    return fig
+
+
+def spend_figure(market: Any) -> go.Figure:
+    """Spend (hires and counter-offers) against budget, per lab."""
+    rows = market.labs_table()
+    labs = [r["lab"] for r in rows]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=labs,
+            y=[(r["spend_usd"] - r["counter_offers_usd"]) / 1e6 for r in rows],
+            name="hires (USD M)",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=labs, y=[r["counter_offers_usd"] / 1e6 for r in rows], name="counter-offers (USD M)"
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=labs,
+            y=[None if r["budget_usd"] is None else r["budget_usd"] / 1e6 for r in rows],
+            mode="markers",
+            name="budget (USD M)",
+            marker={"symbol": "line-ew-open", "size": 28, "color": "#d64545"},
+        )
+    )
+    fig.update_layout(
+        barmode="stack", title="Spend and budget per lab", yaxis_title="USD millions", height=420
+    )
+    return fig
+
+
+def rounds_figure(market: Any) -> go.Figure:
+    """Offers, moves and counter-offers per round; headcount per lab over rounds."""
+    hist = market.history
+    rounds = [h["round"] for h in hist]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["activity per round", "headcount"])
+    for key, name in (
+        ("offers", "offers made"),
+        ("moves", "moves"),
+        ("counters_accepted", "counter-offers that kept someone"),
+    ):
+        fig.add_trace(
+            go.Scatter(x=rounds, y=[h[key] for h in hist], mode="lines+markers", name=name),
+            row=1,
+            col=1,
+        )
+    for j, lab in enumerate(market.lab_ids):
+        fig.add_trace(
+            go.Scatter(
+                x=rounds,
+                y=[h["headcount"][j] for h in hist],
+                mode="lines",
+                name=lab,
+                showlegend=True,
+            ),
+            row=1,
+            col=2,
+        )
+    fig.update_xaxes(title_text="round")
+    fig.update_layout(title="Rounds history", height=420)
+    return fig
+
+
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
@@ -278,6 +379,49 @@ def _price_table(p: Any) -> str:
         ],
         rows,
     )
+
+
+def _market_section(market: Any) -> list[str]:
+    rows = [
+        [
+            r["lab"],
+            f"{r['headcount_start']:,}",
+            f"{r['headcount_end']:,}",
+            f"{r['hires']:,}",
+            format_usd(r["spend_usd"]),
+            "unlimited"
+            if r["remaining_budget_usd"] is None
+            else format_usd(r["remaining_budget_usd"]),
+        ]
+        for r in market.labs_table()
+    ]
+    refusals = [
+        [
+            r["lab"],
+            f"{r['refused']:,}",
+            ", ".join(
+                f"{'colleagues' if k == 'peers' else k} {v}" for k, v in r["top_reasons"].items()
+            ),
+        ]
+        for r in market.refusals
+    ]
+    parts = [
+        "<h2>The market</h2>",
+        f"<div class='finding'>{market.engine}: {len(market.movers):,} of "
+        f"{len(market.researcher_ids):,} researchers moved; blocking pairs: "
+        f"{market.blocking:,}; rounds: {market.rounds_run}</div>",
+        _table(["lab", "start", "end", "hires", "spend", "budget left"], rows),
+        f"<div class='figure'>{_fig_html(sankey_figure(market), 'fig-sankey')}</div>",
+        f"<div class='figure'>{_fig_html(spend_figure(market), 'fig-spend')}</div>",
+    ]
+    if market.history:
+        parts.append(f"<div class='figure'>{_fig_html(rounds_figure(market), 'fig-rounds')}</div>")
+    if refusals:
+        parts += [
+            "<h3>Refused offers and their top reasons</h3>",
+            _table(["lab", "refused", "top reason (how often)"], refusals),
+        ]
+    return parts
 
 
 def render_report(result: RunResult) -> str:
@@ -381,6 +525,7 @@ def render_report(result: RunResult) -> str:
             ],
         ),
         *([f"<div class='figure'>{_fig_html(tornado, 'fig-tornado')}</div>"] if tornado else []),
+        *(_market_section(result.market) if result.market is not None else []),
         "</body></html>",
     ]
     return "\n".join(parts)

@@ -10,6 +10,7 @@ from typing import Any
 from talentmarket import __version__
 from talentmarket.choice._curve import AcceptanceCurve, acceptance_curve
 from talentmarket.choice._decide import DecisionResult, decide
+from talentmarket.market._scenario import MarketOutcome, simulate_scenario
 from talentmarket.pricing._design import DesignResult, design
 from talentmarket.pricing._price import PriceResult, counter, price
 from talentmarket.pricing._sensitivity import SensitivityResult, sensitivity
@@ -34,6 +35,7 @@ class RunResult:
     counters: tuple[PriceResult, ...] = ()
     designs: tuple[DesignResult, ...] = ()
     sensitivity: SensitivityResult | None = None
+    market: MarketOutcome | None = None
 
     @property
     def largest_offer(self) -> str | None:
@@ -70,6 +72,7 @@ class RunResult:
             "counters": {c.offer: c.to_dict() for c in self.counters},
             "designs": {d.offer: d.to_dict() for d in self.designs},
             "sensitivity": None if self.sensitivity is None else self.sensitivity.to_dict(),
+            "market": None if self.market is None else self.market.to_dict(),
         }
 
     def what_it_takes(self) -> str | None:
@@ -143,6 +146,9 @@ def run_scenario(
     counters = tuple(counter(valuation, oid, target=target) for oid in scenario.offers)
     designs = tuple(design(valuation, oid) for oid in scenario.offers)
     stress = sensitivity(valuation, paths=paths)
+    market = (
+        simulate_scenario(scenario, seed=seed, paths=paths) if scenario.market is not None else None
+    )
     return RunResult(
         scenario=scenario,
         scenario_hash=scenario_hash(scenario),
@@ -155,4 +161,5 @@ def run_scenario(
         counters=counters,
         designs=designs,
         sensitivity=stress,
+        market=market,
     )
