@@ -81,6 +81,33 @@ def _money_terms(scales: F64, x: F64, y: F64, wts: F64, wealth: F64, eta: F64) -
     return out
 
 
+@nb.njit(cache=True, parallel=True)
+def money_terms_by_kind(
+    kind: NDArray[np.int64],
+    scales: F64,
+    x: F64,
+    y: F64,
+    wts: F64,
+    counts: NDArray[np.int64],
+    wealth: F64,
+    eta: F64,
+) -> F64:
+    """Money terms of many offers of many package kinds in one pass.
+
+    kind, scales, wealth, eta: (n,) per offer; x, y, wts: (n_kinds, k_max) padded nodes and
+    weights; counts: (n_kinds,) nodes used per kind. Returns (n,).
+    """
+    n = wealth.shape[0]
+    out = np.empty(n)
+    for i in nb.prange(n):
+        k = kind[i]
+        c = counts[k]
+        out[i] = mean_utility_and_slope(
+            scales[i], x[k, :c], y[k, :c], wts[k, :c], wealth[i], eta[i]
+        )[0]
+    return out
+
+
 def money_terms(scales: F64, x: F64, y: F64, wealth: F64, eta: F64) -> F64:
     """m_i = E[u(1 + (s_i X + Y) / W0_i)] over the value nodes, per person.
 
@@ -115,7 +142,12 @@ def _band_means(sorted_values: F64, k: int) -> F64:
 
 
 def value_nodes(pv: F64, k: int = N_NODES) -> F64:
-    """(k,) value nodes of a (n_paths,) USD sample, weights ``node_weights(k)`` (mean kept)."""
+    """(k,) value nodes of a (n_paths,) USD sample, weights ``node_weights(k)`` (mean kept).
+
+    A sample with one value (a sure package) is one node of weight 1.
+    """
+    if pv.size and pv.min() == pv.max():
+        return pv[:1].copy()
     return _band_means(np.sort(pv), k)
 
 
@@ -127,6 +159,8 @@ def paired_nodes(x: F64, y: F64, k: int = N_NODES, at: float = 1.0) -> tuple[F64
     offer whose own amounts are scaled by ``at`` beside an unscaled make-whole (or of a package
     kept plus a scaled retention grant). Near ``at`` the same nodes serve other scales.
     """
+    if x.size and x.min() == x.max() and y.min() == y.max():
+        return x[:1].copy(), y[:1].copy()  # a sure amount: one node, weight 1
     order = np.argsort(at * x + y, kind="stable")
     return _band_means(x[order], k), _band_means(y[order], k)
 

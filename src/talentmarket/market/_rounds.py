@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from talentmarket.choice._money import money_terms
+from talentmarket.choice._money import money_terms_by_kind, node_weights
 from talentmarket.pricing._solve import minimum_scales
 from talentmarket.valuation._crra import crra_inverse, crra_sup, crra_utility
 
@@ -65,6 +65,45 @@ class PackageKinds:
     cost: F64
     fixed_headline: F64
     fixed_cost: F64
+    weights: F64 = field(default_factory=lambda: np.zeros((0, 0)))
+    counts: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def from_lists(
+        cls,
+        xs: list[F64],
+        ys: list[F64],
+        headline: list[float],
+        cost: list[float],
+        fixed_headline: list[float],
+        fixed_cost: list[float],
+    ) -> PackageKinds:
+        """Pad kinds with different node counts (a sure package has one) to one array."""
+        k_max = max((len(x) for x in xs), default=1)
+        n = len(xs)
+        x = np.zeros((n, k_max))
+        y = np.zeros((n, k_max))
+        w = np.zeros((n, k_max))
+        counts = np.array([len(v) for v in xs], dtype=np.int64)
+        for i, (xi, yi) in enumerate(zip(xs, ys, strict=True)):
+            x[i, : len(xi)] = xi
+            y[i, : len(yi)] = yi
+            w[i, : len(xi)] = node_weights(len(xi))
+        return cls(
+            x,
+            y,
+            np.array(headline),
+            np.array(cost),
+            np.array(fixed_headline),
+            np.array(fixed_cost),
+            w,
+            counts,
+        )
+
+    def nodes(self, k: int) -> tuple[F64, F64]:
+        """(x, y) nodes of kind k, unpadded."""
+        c = int(self.counts[k])
+        return self.x[k, :c], self.y[k, :c]
 
 
 @dataclass(frozen=True)
@@ -155,11 +194,19 @@ def peer_share_at(people: I64, labs: I64, location: I64, ptr: I64, idx: I64) -> 
 
 def _money(kinds: PackageKinds, kind: I64, scale: F64, wealth: F64, eta: F64) -> F64:
     """Money term of offers: per offer its kind's nodes at its scale, for its person."""
-    out = np.empty(len(kind))
-    for k in np.unique(kind):
-        sel = np.flatnonzero(kind == k)
-        out[sel] = money_terms(scale[sel], kinds.x[k], kinds.y[k], wealth[sel], eta[sel])
-    return out
+    f = np.ascontiguousarray
+    return np.asarray(
+        money_terms_by_kind(
+            f(kind, dtype=np.int64),
+            f(scale, dtype=np.float64),
+            kinds.x,
+            kinds.y,
+            kinds.weights,
+            kinds.counts,
+            f(wealth, dtype=np.float64),
+            f(eta, dtype=np.float64),
+        )
+    )
 
 
 def _certainty_equivalent(money: F64, wealth: F64, eta: F64) -> F64:
@@ -230,7 +277,7 @@ def rounds_market(
         new_l: list[I64] = []
         new_k: list[I64] = []
         new_s: list[F64] = []
-        if t == 1:
+        if t == 1 and len(data.opening_person) > 0:  # the opening offers, as written
             pri = np.lexsort((data.opening_person, -data.productivity[data.opening_person]))
             keep = np.zeros(len(data.opening_person), dtype=bool)
             for i in pri:  # the opening offers, as written, within seats and budget
@@ -432,7 +479,7 @@ def rounds_market(
         sizes = [len(part) for part in status_parts]
         status_parts = list(np.split(status, np.cumsum(sizes)[:-1]))
         first_prob_parts = list(np.split(first_prob, np.cumsum(sizes)[:-1]))
-        if t == 1:
+        if t == 1 and len(data.opening_person) > 0:  # the opening offers, as written
             opening_prob = np.full(len(data.opening_person), np.nan)
             opening_prob[opening_kept] = first_prob[: int(opening_kept.sum())]
         history.append(
@@ -505,9 +552,10 @@ def _bid_to_price(
         sel = np.flatnonzero((kind == k) & (a > 0))
         if sel.size == 0:
             continue
+        x, y = data.kinds.nodes(int(k))
         s, _, _ = minimum_scales(
-            data.kinds.x[k],
-            data.kinds.y[k],
+            x,
+            y,
             data.wealth[people[sel]],
             data.eta[people[sel]],
             m_star[sel],

@@ -27,7 +27,6 @@ from numpy.typing import NDArray
 from talentmarket._errors import InputError, Issue
 from talentmarket.choice._money import (
     expected_money_utility,
-    money_terms,
     paired_nodes,
     value_nodes,
 )
@@ -43,6 +42,7 @@ from talentmarket.market._rounds import (
     STRATEGIES,
     PackageKinds,
     RoundsInput,
+    _money,
     peer_share_at,
     rounds_market,
 )
@@ -311,15 +311,7 @@ def _kinds(
             fhead.append(float(samples.headline[r + 1]) if mw else 0.0)
             fcost.append(float(samples.employer_cost[r + 1].mean()) if mw else 0.0)
             r += 2 if mw else 1
-    k = len(xs[0]) if xs else 1
-    kinds = PackageKinds(
-        x=np.array(xs).reshape(len(xs), k),
-        y=np.array(ys).reshape(len(ys), k),
-        headline=np.array(head),
-        cost=np.array(cost),
-        fixed_headline=np.array(fhead),
-        fixed_cost=np.array(fcost),
-    )
+    kinds = PackageKinds.from_lists(xs, ys, head, cost, fhead, fcost)
     return kinds, offer_kind, template_kind
 
 
@@ -413,17 +405,7 @@ def _offer_utilities(data: RoundsInput, kinds: PackageKinds) -> tuple[F64, F64, 
     util = np.full((n, L), -np.inf)
     rows, cols = np.nonzero(kind >= 0)
     if rows.size:
-        k = kind[rows, cols]
-        m = np.empty(rows.size)
-        for kk in np.unique(k):
-            sel = np.flatnonzero(k == kk)
-            m[sel] = money_terms(
-                np.ones(sel.size),
-                kinds.x[kk],
-                kinds.y[kk],
-                data.wealth[rows[sel]],
-                data.eta[rows[sel]],
-            )
+        m = _money(kinds, kind[rows, cols], np.ones(rows.size), data.wealth[rows], data.eta[rows])
         util[rows, cols] = (
             data.alpha[rows] * m
             + data.base_utility[rows, cols]
@@ -502,17 +484,6 @@ def simulate_scenario(
     data, kinds = compile_rounds(valuation, settings)
     n, L = data.base_utility.shape
     pop = compiled.population
-    r_order = np.array(sorted(range(n), key=lambda i: pop.ids[i]), dtype=np.int64)
-    l_order = np.array(sorted(range(L), key=lambda j: compiled.lab_ids[j]), dtype=np.int64)
-    util, stay, kind = _offer_utilities(data, kinds)
-    rankings, value = _rankings(data, util, stay, r_order, l_order)
-    market = Market(
-        tuple(pop.ids[i] for i in r_order),
-        tuple(compiled.lab_ids[j] for j in l_order),
-        _seats(data)[l_order],
-        rankings=rankings,
-        source=scenario.name,
-    )
     headline = np.full(n, np.nan)
     cost = np.full(n, np.nan)
     hires = np.zeros(L, dtype=np.int64)
@@ -537,42 +508,48 @@ def simulate_scenario(
         hires, spend, counters = result.hires, result.spend_usd, result.counters_usd
         refusals = _refusals(compiled, data, result.offers)
         history = result.history
-        rounds_run, converged, opening = (
-            result.rounds_run,
-            result.converged,
-            result.opening_probability,
-        )
-    elif engine == "deferred-acceptance":
-        matched = deferred_acceptance(market)
-        final = _final_from(matched, r_order, l_order, data.location)
-        final, headline, cost, hires, spend = _contracts(data, kinds, kind, final)
+        rounds_run, converged = result.rounds_run, result.converged
+        opening = result.opening_probability
+        blocking = _blocking_rounds(data, kinds, result, spend + counters)
     else:
-        matched = _auction(
-            data,
-            util,
-            stay,
-            value,
-            r_order,
-            l_order,
-            market,
-            settings,
-            scenario.settings.horizon_years,
+        r_order = np.array(sorted(range(n), key=lambda i: pop.ids[i]), dtype=np.int64)
+        l_order = np.array(sorted(range(L), key=lambda j: compiled.lab_ids[j]), dtype=np.int64)
+        util, stay, kind = _offer_utilities(data, kinds)
+        rankings, value = _rankings(data, util, stay, r_order, l_order)
+        market = Market(
+            tuple(pop.ids[i] for i in r_order),
+            tuple(compiled.lab_ids[j] for j in l_order),
+            _seats(data)[l_order],
+            rankings=rankings,
+            source=scenario.name,
         )
-        final = _final_from(matched, r_order, l_order, data.location)
-        salaries = np.zeros(n)
-        salaries[r_order] = np.asarray(matched.salaries_usd)
-        moved = final != data.location
-        headline = np.where(moved, salaries, np.nan)
-        cost = headline.copy()
-        np.add.at(hires, final[moved], 1)
-        np.add.at(spend, final[moved], salaries[moved])
+        if engine == "deferred-acceptance":
+            matched = deferred_acceptance(market)
+            final = _final_from(matched, r_order, l_order, data.location)
+            final, headline, cost, hires, spend = _contracts(data, kinds, kind, final)
+        else:
+            matched = _auction(
+                data,
+                util,
+                stay,
+                value,
+                r_order,
+                l_order,
+                market,
+                settings,
+                scenario.settings.horizon_years,
+            )
+            final = _final_from(matched, r_order, l_order, data.location)
+            salaries = np.zeros(n)
+            salaries[r_order] = np.asarray(matched.salaries_usd)
+            moved = final != data.location
+            headline = np.where(moved, salaries, np.nan)
+            cost = headline.copy()
+            np.add.at(hires, final[moved], 1)
+            np.add.at(spend, final[moved], salaries[moved])
+        blocking = len(blocking_pairs(matched))
     flows = np.zeros((L, L), dtype=np.int64)
     np.add.at(flows, (data.location, final), 1)
-    if engine == "rounds":
-        # Judged against the templates' rankings: who would rather be at a lab that would
-        # rather have them (a free seat or a less productive hire).
-        matched = MatchingResult(market, engine, "rankings", _to_stable(final, r_order, l_order))
-    blocking = len(blocking_pairs(matched))
     return MarketOutcome(
         engine=engine,
         scenario=scenario.name,
@@ -595,6 +572,46 @@ def simulate_scenario(
         converged=converged,
         opening_probability=opening,
     )
+
+
+def _blocking_rounds(data: RoundsInput, kinds: PackageKinds, result: Any, spent: F64) -> int:
+    """Blocking pairs of a behavioral outcome, vectorized over people x labs.
+
+    (i, j) blocks when i prefers lab j's template at scale 1 to where i ended (utilities with
+    colleagues where they ended) and j would take i: a free seat and budget for the template,
+    or a new hire less productive than i.
+    """
+    n, L = data.base_utility.shape
+    final = result.location
+    here = np.arange(n)
+    kind = data.template_kind[data.group]
+    u_final = (
+        data.alpha * result.money
+        + data.base_utility[here, final]
+        + data.peers_weight * peer_share_at(here, final, final, data.collab_ptr, data.collab_idx)
+    )
+    offers = result.offers
+    accepted = offers["status"] == 1
+    weakest = np.full(L, np.inf)
+    np.minimum.at(
+        weakest,
+        offers["lab"][accepted].astype(np.int64),
+        data.productivity[offers["person"][accepted].astype(np.int64)],
+    )
+    count = 0
+    for j in range(L):
+        has = np.flatnonzero((kind[:, j] >= 0) & (final != j))
+        if has.size == 0:
+            continue
+        k = kind[has, j]
+        money = _money(kinds, k, np.ones(has.size), data.wealth[has], data.eta[has])
+        share = peer_share_at(has, np.full(has.size, j), final, data.collab_ptr, data.collab_idx)
+        u_j = data.alpha[has] * money + data.base_utility[has, j] + data.peers_weight[has] * share
+        cost = kinds.cost[k] + kinds.fixed_cost[k]
+        free = (result.hires[j] < data.capacity[j]) & (spent[j] + cost <= data.budget[j])
+        displaces = data.productivity[has] > weakest[j]
+        count += int(np.count_nonzero((u_j > u_final[has]) & (free | displaces)))
+    return count
 
 
 def _to_stable(final: I64, r_order: I64, l_order: I64) -> I64:
