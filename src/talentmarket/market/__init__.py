@@ -47,20 +47,31 @@ from talentmarket.market._instances import (
 )
 from talentmarket.market._registry import ENGINE_FEATURES, ENGINES, Engine, register_engine, solve
 from talentmarket.market._results import MatchingResult
+from talentmarket.market._rounds import RoundsInput, RoundsResult, rounds_market
+from talentmarket.market._scenario import (
+    ENGINE_NAMES,
+    MarketOutcome,
+    compile_rounds,
+    simulate_scenario,
+)
 
 __all__ = [
     "ENGINES",
     "ENGINE_FEATURES",
+    "ENGINE_NAMES",
     "AssignmentInstance",
     "AssignmentLab",
     "CRRAUtility",
     "CoreViolations",
     "Engine",
     "Market",
+    "MarketOutcome",
     "MatchingInstance",
     "MatchingLab",
     "MatchingResult",
     "Rankings",
+    "RoundsInput",
+    "RoundsResult",
     "SurplusGap",
     "TabulatedUtility",
     "Valuations",
@@ -69,12 +80,15 @@ __all__ = [
     "check_validity",
     "compile_assignment_instance",
     "compile_matching_instance",
+    "compile_rounds",
     "core_violations",
     "deferred_acceptance",
     "kelso_crawford_auction",
     "read_instance",
     "register_engine",
+    "rounds_market",
     "salary_auction",
+    "simulate_scenario",
     "solve",
     "surplus_gap",
 ]
