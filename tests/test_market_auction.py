@@ -156,7 +156,7 @@ def test_bounded_utility_can_refuse_any_salary() -> None:
     val = Valuations.from_dense(
         [[1e9], [1e5]], step_usd=1_000, utility=utility, amenity=[-1.0, 0.0]
     )
-    market = Market(("ada",), ("big", "small"), [1, 1], valuations=val)
+    market = Market(("ada",), ("big", "small"), np.array([1, 1]), valuations=val)
     result = kelso_crawford_auction(market)
     assert result.lab_of.tolist() == [1]
     assert check_validity(result) == ()

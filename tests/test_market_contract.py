@@ -84,7 +84,7 @@ def test_engine_contract(engine: str, market: Market) -> None:
     again = solve(market, engine, seed=7)
     np.testing.assert_array_equal(again.lab_of, result.lab_of)
     if result.salaries_usd is not None:
-        np.testing.assert_array_equal(again.salaries_usd, result.salaries_usd)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(again.salaries_usd, result.salaries_usd)
 
     # JSON shape of `talentmarket match`: every researcher exactly once.
     payload = json.loads(json.dumps(result.to_dict()))
@@ -122,7 +122,8 @@ def _small_market() -> Market:
     valuations = Valuations.from_dense(
         [[300_000.0, 200_000.0, np.nan], [250_000.0, 260_000.0, 100_000.0]], step_usd=1_000
     )
-    return Market(("a", "b", "c"), ("X", "Y"), [1, 2], rankings=rankings, valuations=valuations)
+    capacity = np.array([1, 2])
+    return Market(("a", "b", "c"), ("X", "Y"), capacity, rankings=rankings, valuations=valuations)
 
 
 def test_unknown_engine_names_the_known_ones() -> None:

@@ -118,6 +118,7 @@ BAD_MATCHING = [
     ({"researchers": {"a": "X"}, "labs": {}}, "researchers.a", "tuple"),
     ({"researchers": {"a": [1]}, "labs": {}}, "researchers.a[0]", "valid string"),
     ({"labs": {}}, "researchers", "Field required"),
+    ({"researchers": {1: []}, "labs": {}}, "researchers[1] (key)", "valid string"),
     ([], "", "valid dictionary"),
 ]
 

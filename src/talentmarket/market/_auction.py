@@ -7,11 +7,12 @@ Two engines over :class:`~._compiled.Valuations` (CSR over labs, values in USD):
     level of labs: a lab with k empty seats bids on its k most profitable researchers (profit =
     value - salary), raising each salary to where the lab is indifferent, up to epsilon, with its
     (k+1)-th option (Bertsekas & Castañon 1989 on "similar persons"; a lab is k identical seats).
-    Salaries only rise, so it is an ascending salary auction whose minimum raise is epsilon.
-    Epsilon-scaling (coarse phases first, keeping salaries) makes it fast; the last phase runs
-    at epsilon = ``step_usd`` and a short reverse pass (Bertsekas, Castañon & Tsaknakis 1993)
-    returns to zero the salary of anyone it left unhired. The result satisfies, with epsilon =
-    step:
+    Within a phase salaries only rise: an ascending salary auction whose minimum raise is
+    epsilon. Epsilon-scaling (coarse phases first, keeping salaries, the last at epsilon =
+    ``step_usd``) removes the price wars that small raises cause. Each phase ends with a short
+    reverse pass (Bertsekas, Castañon & Tsaknakis 1993) that lowers the salary of anyone left
+    unhired with a salary from an earlier phase until a lab takes them, or to 0. The result
+    satisfies, with epsilon = step:
 
     (b) every lab's profit on each researcher it holds is within epsilon of its best profit on
         anyone it does not hold; (d) a lab with an empty seat gains at most epsilon from anyone;
@@ -20,14 +21,18 @@ Two engines over :class:`~._compiled.Valuations` (CSR over labs, values in USD):
     These give the surplus bound: for any other assignment A, summing each lab's profit over
     A against its held set costs at most epsilon per hire of A, and salaries sum to more over
     the held sets than over A, so total value(A) <= total value(result) + epsilon x |A|: the
-    result is optimal to within ``step_usd x (hires in an optimal assignment)``.
+    result is optimal to within ``step_usd x (hires in an optimal assignment)``, at most
+    ``step_usd x min(n_researchers, seats)``: the n x step bound.
 
-    Salaries: among all salaries satisfying (b), (d) and IR for the assignment found, the
-    engine returns the smallest (the salary a researcher needs to beat the next-best lab's
-    offer, less at most one step: the outcome of Kelso & Crawford's ascending process, the
-    lab-optimal point of the core of Shapley & Shubik 1971 / Demange, Gale & Sotomayor 1986).
-    They are computed from the auction's salaries (an upper bound) by a label-correcting
-    longest-path pass. ``salaries="auction"`` returns the auction's own salaries instead.
+    Salaries: the auction's own salaries satisfy these conditions but are arbitrary within the
+    core (a researcher nobody else wants may be bid up to a lab's full value by a jump bid).
+    The engine returns instead the smallest salaries satisfying (b), (d) and IR for the
+    assignment found: what the researcher's next-best lab would pay, less up to a step per
+    link of the chain of labs that sets it. That is the outcome of Kelso & Crawford's
+    ascending process up to the step, the lab-optimal point of the core of the assignment
+    game (Shapley & Shubik 1971; Demange, Gale & Sotomayor 1986). They are computed from the
+    auction's salaries (an upper bound) by a label-correcting longest-path pass;
+    ``salaries="auction"`` returns the auction's own salaries instead.
 
 :func:`kelso_crawford_auction` (general)
     Kelso & Crawford's (1982) salary-adjustment process, sequential: a lab with an empty seat
@@ -48,6 +53,7 @@ ones; a researcher prefers the lower lab index among equally good offers.
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -160,7 +166,7 @@ def _forward_auction(
     theta: float,
     max_bids: int,
 ) -> tuple[I64, I64, F64, int, int, int, bool]:  # pragma: no cover - compiled
-    """Forward auction with epsilon-scaling, then the reverse clean-up at epsilon = step.
+    """Forward auction with epsilon-scaling; each phase ends with the reverse clean-up.
 
     Returns (holder (n,), hentry (n,), price (n,) USD, bids, phases, reverse_steps, converged):
     holder[i] the lab holding researcher i (-1), hentry[i] the CSR entry of that pair.
@@ -799,6 +805,12 @@ def kelso_crawford_auction(
     profitable researcher with an empty seat, raise by max(step_usd, step_relative x salary)
     when rejected, and never offer more than their remaining budget.
 
+    Cost: an ascending process makes up to value / step raises on each contested pair, so its
+    time grows like 1 / step (the price wars that epsilon-scaling removes from
+    :func:`assignment_auction`). Two-lab bidding wars cost O(1) per raise; still, keep
+    value / step around 10^3-10^4. A ``RuntimeWarning`` is issued when the bound on raises
+    exceeds 10^9.
+
     Parameters
     ----------
     market
@@ -830,6 +842,13 @@ def kelso_crawford_auction(
         # holder, which needs a raise before it can happen again: a true bound, not a guess.
         raises = float(np.sum(np.ceil(np.maximum(val.values_usd, 0.0) / val.step_usd) + 1.0))
         limit = int(min(4.0 * raises + 10.0 * (val.values_usd.size + n + m) + 1000.0, 2.0**62))
+        if raises > 1e9:
+            warnings.warn(
+                f"{market.source}: up to {raises:.1e} salary raises with step_usd="
+                f"{val.step_usd:g}; a larger step is proportionally faster",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     else:
         limit = max_proposals
     amenity = val.amenity if val.amenity is not None else np.zeros(val.values_usd.size)

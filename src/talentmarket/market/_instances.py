@@ -211,7 +211,9 @@ def _known(ids: Sequence[str]) -> str:
 def _field(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
-        if isinstance(part, int):
+        if part == "[key]":  # pydantic's marker: the problem is the mapping key itself
+            out += " (key)"
+        elif isinstance(part, int):
             out += f"[{part}]"
         else:
             out += f".{part}" if out else str(part)
@@ -497,7 +499,8 @@ def _fast_structure(data: object) -> tuple[dict[str, Any], dict[str, tuple[int, 
     researchers, labs = data["researchers"], data["labs"]
     if type(researchers) is not dict or type(labs) is not dict:
         return None
-    # (non-string keys make the id encoding fail, which also leads to the slow path)
+    if not set(map(type, researchers)) <= {str} or not set(map(type, labs)) <= {str}:
+        return None
     if not set(map(type, researchers.values())) <= {list, tuple}:
         return None
     compiled: dict[str, tuple[int, Any]] = {}
