@@ -18,7 +18,15 @@ Salary auction (``auction_*``)
     matrix (assignment only), alternating, medians. ``auction_surplus_gap`` is the relative
     shortfall (optimum - ours) / optimum; the guarantee is hires x step.
 
-Rounds (``rounds_*``, ``speedup_vs_mesa``): null until the behavioral engine exists.
+Rounds (``rounds_*``, ``speedup_vs_mesa``)
+    ``benchmarks/rounds_market.py``'s synthetic market: 1,000,000 researchers (100,000 with
+    ``--quick``) x 20 labs x 10 rounds, every lab posting offers; timed from the scenario
+    dictionary (validation, cohort draws, valuation, the rounds, the outcome with its blocking
+    pairs) in a child process so that ``rounds_peak_rss_mib`` is the market's own peak. Against
+    the same rounds model written one Mesa agent per researcher (``benchmarks/peers``) at
+    10,000 researchers (2,000 with ``--quick``) on the same compiled inputs, 3 seeds each:
+    ``speedup_vs_mesa`` = Mesa's engine time / ours, and the mean number of movers of both
+    (they draw different random streams, so they agree within Monte Carlo error).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -250,14 +259,89 @@ def bench_auction(quick: bool) -> dict[str, Any]:
     }
 
 
+def _rounds_child(n: int) -> None:
+    """In a child process: one full market from the scenario dictionary; prints JSON."""
+    import resource
+
+    import talentmarket as tm
+    from talentmarket.market import simulate_scenario
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from rounds_market import market_scenario
+
+    simulate_scenario(tm.scenario_from_dict(market_scenario(2_000)), seed=1)  # compile kernels
+    t0 = time.perf_counter()
+    out = simulate_scenario(tm.scenario_from_dict(market_scenario(n)), seed=1)
+    elapsed = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"s": elapsed, "peak_mib": peak, "movers": len(out.movers),
+                      "rounds": out.rounds_run}))
+
+
+def bench_rounds(quick: bool) -> dict[str, Any]:
+    import subprocess
+
+    import talentmarket as tm
+    from talentmarket.market import compile_rounds, rounds_market
+
+    here = Path(__file__).parent
+    sys.path.insert(0, str(here))
+    sys.path.insert(0, str(here / "peers"))
+    from mesa_rounds import run_mesa
+
+    from rounds_market import market_scenario
+
+    n = 100_000 if quick else 1_000_000
+    print(f"rounds: {n:,} researchers x 20 labs x 10 rounds (child process)", flush=True)
+    child = subprocess.run([sys.executable, __file__, "--rounds-child", str(n)],
+                           capture_output=True, text=True, check=True)
+    got = json.loads(child.stdout.strip().splitlines()[-1])
+    print(f"  {got['s']:.2f} s, peak {got['peak_mib']:,.0f} MiB, {got['movers']:,} moved",
+          flush=True)
+
+    m = 2_000 if quick else 10_000
+    s = tm.scenario_from_dict(market_scenario(m))
+    valuation = tm.value_scenario(tm.compile_scenario(s, 1), seed=1)
+    assert s.market is not None
+    data, _ = compile_rounds(valuation, s.market)
+    ours_t, mesa_t, ours_moves, mesa_moves = [], [], [], []
+    rounds_market(data, rounds=10, offer_expiry=2, counter_target=0.5, seed=0)  # warm up
+    for seed in range(3):
+        t0 = time.perf_counter()
+        r = rounds_market(data, rounds=10, offer_expiry=2, counter_target=0.5, seed=seed)
+        ours_t.append(time.perf_counter() - t0)
+        ours_moves.append(int(np.count_nonzero(r.start != r.location)))
+        t0 = time.perf_counter()
+        flows = run_mesa(data, rounds=10, offer_expiry=2, seed=seed)
+        mesa_t.append(time.perf_counter() - t0)
+        mesa_moves.append(int(flows.sum() - np.trace(flows)))
+    speedup = statistics.median(mesa_t) / statistics.median(ours_t)
+    print(f"  vs Mesa at {m:,}: ours {statistics.median(ours_t):.3f} s, Mesa "
+          f"{statistics.median(mesa_t):.3f} s -> {speedup:.0f}x; movers ours {ours_moves}, "
+          f"Mesa {mesa_moves}", flush=True)
+    return {
+        "rounds_s": got["s"],
+        "rounds_peak_rss_mib": got["peak_mib"],
+        "rounds_n": n,
+        "speedup_vs_mesa": speedup,
+        "mesa_n": m,
+        "movers_mean_ours": statistics.mean(ours_moves),
+        "movers_mean_mesa": statistics.mean(mesa_moves),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="reduced sizes, same keys")
+    parser.add_argument("--rounds-child", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rounds_child:
+        _rounds_child(args.rounds_child)
+        return
     figures: dict[str, Any] = {"quick": args.quick}
     figures |= bench_da(args.quick)
     figures |= bench_auction(args.quick)
-    figures |= {"rounds_s": None, "rounds_peak_rss_mib": None, "speedup_vs_mesa": None}
+    figures |= bench_rounds(args.quick)
     sys.stdout.write(json.dumps(figures) + "\n")
 
 

@@ -52,8 +52,13 @@ def match(
     proposing: Proposing | None = PROPOSING_OPTION,
     salaries: bool = SALARIES_OPTION,
     json_output: bool = JSON_OPTION,
+    seed: int | None = SEED_OPTION,
 ) -> None:
-    """Match researchers to labs: stable matching, or salaries by an ascending auction."""
+    """Match researchers to labs: stable matching, or salaries by an ascending auction.
+
+    Both engines are deterministic (ties by stable id); ``--seed`` is accepted like on every
+    command and has no effect here.
+    """
     if salaries and proposing is not None:
         fail("--proposing applies to preference lists; it cannot be combined with --salaries")
     market = read_instance(instance, salaries=salaries)
