@@ -7,7 +7,15 @@ from pathlib import Path
 
 import typer
 
-from talentmarket.cli._app import JSON_OPTION, app, console, emit_json, fail, handle_errors
+from talentmarket.cli._app import (
+    JSON_OPTION,
+    SEED_OPTION,
+    app,
+    console,
+    emit_json,
+    fail,
+    handle_errors,
+)
 from talentmarket.market import deferred_acceptance, read_instance, salary_auction
 
 # --------------------------------------------------------------------------------------------
