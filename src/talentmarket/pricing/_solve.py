@@ -67,7 +67,8 @@ def _newton(
             break
         s_next = max(s + (target - m) / slope, 0.0)
         if abs(s_next - s) <= rtol * s_next:
-            return s_next, m
+            # m at s_next, to first order (the error is O(step^2): far below any tolerance).
+            return s_next, m + slope * (s_next - s)
         s = s_next
     return s, m
 
@@ -124,12 +125,10 @@ def _minimum_scales(
             continue
         s, _ = _newton(s0, xc, yc, wc, w0, e, target, 1e-6)
         s, m = _newton(s, x, y, wts, w0, e, target, SCALE_RTOL)
-        if not m >= target:  # converged from the left: nudge onto the feasible side
-            for _ in range(8):
-                s *= 1.0 + 4.0 * SCALE_RTOL
-                m = mean_utility_and_slope(s, x, y, wts, w0, e)[0]
-                if m >= target:
-                    break
+        if math.isfinite(m) and not m >= target:
+            # Converged from the left to within SCALE_RTOL: step onto the feasible side.
+            s *= 1.0 + 4.0 * SCALE_RTOL
+            m = max(m, target)
         if m >= target or (target - m) <= 1e-14 * abs(target):
             scale[i] = s
             m_at[i] = m
