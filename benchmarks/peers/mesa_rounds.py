@@ -37,6 +37,7 @@ class Researcher(mesa.Agent):  # type: ignore[misc]
         self.money = float(d.money_now[index])
         self.offers: list[dict[str, Any]] = []
         self.lab_at_start = self.lab
+        self.signed = False
         self.stay_shock = float(model.rng.gumbel())
         self.colleagues: list[Researcher] = []
 
@@ -67,6 +68,7 @@ class Researcher(mesa.Agent):  # type: ignore[misc]
             self.model.flows[self.lab, chosen["lab"]] += 1
             self.lab = chosen["lab"]
             self.money = chosen["money"]
+            self.signed = True
             lab.hires += 1
             lab.spend += chosen["cost"]
             for offer in self.offers:
@@ -99,7 +101,7 @@ class Lab(mesa.Agent):  # type: ignore[misc]
         for r in m.by_productivity:
             if made >= want:
                 break
-            if r.lab == j or r.index in self.offered:
+            if r.lab == j or r.index in self.offered or r.signed:
                 continue
             kind = int(d.template_kind[d.group[r.index], j])
             if kind < 0:

@@ -15,7 +15,8 @@ Each round (DESIGN.md, "Market"):
    offer is not a new lottery every round; choices change only as colleagues move and
    counters arrive;
 4. moves update where everyone is; the next round's peer term (share of one's collaborators at
-   each lab) follows. Offers expire ``offer_expiry`` rounds after they are made.
+   each lab) follows. Offers expire ``offer_expiry`` rounds after they are made. Someone who
+   accepted an offer has signed: no lab targets them again in this market.
 
 The market stops when a round makes no offer and moves nobody, or after ``rounds`` rounds.
 Capacity and budget hold by construction: a lab never has more open offers than free seats, nor
@@ -220,6 +221,7 @@ def rounds_market(
     n, L = data.base_utility.shape
     kinds = data.kinds
     loc = data.location.copy()
+    signed = np.zeros(len(loc), dtype=bool)  # accepted an offer in this market: off the market
     start = data.location.copy()
     money = data.money_now.copy()
     hires = np.zeros(L, dtype=np.int64)
@@ -304,7 +306,7 @@ def rounds_market(
                 want = int(min(data.targets_per_round[j], max(seats[j], 0)))
                 if code == "none" or want <= 0 or money_left[j] <= 0:
                     continue
-                eligible = loc != j
+                eligible = (loc != j) & ~signed
                 eligible &= data.template_kind[data.group, j] >= 0
                 eligible[offered[offered % L == j] // L] = False  # one offer per person
                 if code == "match-competitor":
@@ -461,6 +463,7 @@ def rounds_market(
         status[acc] = ACCEPTED
         moved_people = np.zeros(n, dtype=bool)
         moved_people[who] = True
+        signed[who] = True
         others = open_idx[moved_people[person[open_idx]] & (status[open_idx] == OPEN)]
         status[others] = WITHDRAWN
         costs = np.concatenate(cols["cost_usd"])
