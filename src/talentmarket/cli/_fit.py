@@ -1,4 +1,4 @@
-"""CLI commands for estimation (fit)."""
+"""CLI commands for estimation (fit, simulate-decisions)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from rich.table import Table
 
 from talentmarket._errors import InputError, Issue
 from talentmarket.cli._app import JSON_OPTION, app, console, emit_json, handle_errors
-from talentmarket.estimation import EstimationResult
+from talentmarket.estimation import EstimationResult, simulate_decisions, write_decisions
 from talentmarket.estimation import fit as fit_model
+from talentmarket.estimation._simulate import DEFAULT_SCALE_SIGMA, decisions_format
 
 
 def _money_table(result: EstimationResult, cost: str | None) -> Any:
@@ -119,3 +120,63 @@ def fit(
         console.print(_render_money(money, result, cost))
     if write_preferences is not None:
         console.print(f"preferences written to {write_preferences}")
+
+
+SIM_SCENARIO_ARG = typer.Argument(..., help="A scenario YAML file or builtin:NAME.")
+SIM_OUT_OPTION = typer.Option(
+    ..., "--out", help="Decisions table to write: .csv, .csv.gz, .parquet or .pq (atomic)."
+)
+SITUATIONS_OPTION = typer.Option(
+    1000, "--situations", min=1, max=10_000_000, help="Number of choice situations."
+)
+SIM_SEED_OPTION = typer.Option(None, "--seed", help="Random seed; defaults to the scenario's.")
+SIM_PATHS_OPTION = typer.Option(
+    None, "--paths", min=100, max=1_000_000, help="Monte Carlo paths (default: the scenario's)."
+)
+SCALE_SIGMA_OPTION = typer.Option(
+    DEFAULT_SCALE_SIGMA,
+    "--scale-sigma",
+    min=0.0,
+    help="Log-sd of the lognormal multiplier (median 1) of each offer's amounts.",
+)
+
+
+@app.command("simulate-decisions")
+@handle_errors
+def simulate_decisions_command(
+    scenario: str = SIM_SCENARIO_ARG,
+    out: Path = SIM_OUT_OPTION,
+    situations: int = SITUATIONS_OPTION,
+    seed: int | None = SIM_SEED_OPTION,
+    paths: int | None = SIM_PATHS_OPTION,
+    scale_sigma: float = SCALE_SIGMA_OPTION,
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Draw a decisions table from a scenario's own decision model (input for ``fit``)."""
+    from talentmarket.scenario import load_scenario
+
+    decisions_format(out)  # an unknown suffix fails before the work, not after
+    s = load_scenario(scenario)
+    frame = simulate_decisions(
+        s, situations=situations, seed=seed, paths=paths, scale_sigma=scale_sigma
+    )
+    written = write_decisions(frame, out)
+    chosen = frame[frame["chosen"] == 1]
+    info = {
+        "out": str(written),
+        "scenario": s.name,
+        "seed": s.seed if seed is None else seed,
+        "situations": situations,
+        "rows": len(frame),
+        "people": int(frame["person"].nunique()),
+        "columns": [str(c) for c in frame.columns],
+        "share_stay": float((chosen["alternative"] == "stay").mean()),
+        "scale_sigma": scale_sigma,
+    }
+    if json_output:
+        emit_json(info)
+        return
+    console.print(
+        f"{situations:,} situations ({len(frame):,} rows, {info['people']} people) written to "
+        f"{written}; {info['share_stay']:.1%} chose to stay"
+    )

@@ -9,6 +9,9 @@ equivalents with delta-method errors and a scenario ``preferences`` block.
 The likelihood kernels are plain functions over a compiled :class:`Design`
 (``log_likelihood``, ``gradient``, ``loss_and_gradient``, ``observation_scores``,
 ``hessian``), so that tests and other engines can use them directly.
+
+``simulate_decisions(scenario)`` draws a decisions table from a scenario's own decision model
+(``talentmarket simulate-decisions``), so that a fit can be checked against known weights.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from talentmarket.estimation._money import (
     money_utility_derivatives,
 )
 from talentmarket.estimation._results import FACTORS, EstimationResult
+from talentmarket.estimation._simulate import simulate_decisions, write_decisions
 from talentmarket.estimation._spec import (
     ColumnsSpec,
     ConstantsSpec,
@@ -64,7 +68,9 @@ __all__ = [
     "parse_spec",
     "prepare",
     "read_decisions",
+    "simulate_decisions",
     "standard_draws",
     "uniform_draws",
     "validate_decisions",
+    "write_decisions",
 ]
