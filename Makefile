@@ -46,6 +46,7 @@ bench: install
 	$(VENV)/bin/python benchmarks/pricing.py
 	$(VENV)/bin/python benchmarks/estimation.py
 	$(VENV)/bin/python benchmarks/market.py
+	$(VENV)/bin/python benchmarks/api.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) out .pytest_cache .mypy_cache .ruff_cache
