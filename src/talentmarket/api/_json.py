@@ -6,25 +6,9 @@ import json
 import math
 from typing import Any
 
-import numpy as np
+from talentmarket._json import jsonable
 
-
-def jsonable(obj: Any) -> Any:
-    """A copy of ``obj`` with numpy scalars/arrays converted and non-finite floats as None."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        value = float(obj)
-        return value if math.isfinite(value) else None
-    return obj
+__all__ = ["dumps", "jsonable", "non_finite_paths"]
 
 
 def dumps(obj: Any) -> bytes:

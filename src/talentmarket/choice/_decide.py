@@ -261,41 +261,25 @@ def decide(
     prob = softmax(np.nan_to_num(utility, nan=-np.inf), available)
     # Utility differences are exact by construction: rebuild them from the components.
     utility[:, 1:] = np.where(available[:, 1:], utility[:, :1] + comps[:, 1:].sum(axis=2), np.nan)
-    if not explain:
-        return DecisionResult(
-            people=tuple(pop.ids[i] for i in idx),
-            employers=tuple(compiled.lab_ids[e] for e in pop.employer[idx]),
-            offer_labs=offer_labs,
-            alternatives=tuple(alts),
-            factors=factors,
-            utility=utility,
-            probability=prob,
-            money_utility=money_u,
-            certainty_equivalent=ce,
-            components=comps,
-            money_equivalent=np.full((n, A, F), np.nan),
-            no_amount=np.zeros((n, A, F), dtype=bool),
-            seed=valuation.seed,
-            scale=scale,
+    money_eq: F64 = np.full((n, A, F), np.nan)
+    no_amount: NDArray[np.bool_] = np.zeros((n, A, F), dtype=bool)
+    if explain:
+        W0, eta, alpha = pop.wealth[idx], pop.eta[idx], pop.money[idx]
+        rep = np.repeat
+        me_flat, none_flat = money_equivalents(
+            comps.reshape(n * A, F),
+            rep(alpha, A),
+            rep(W0, A),
+            rep(eta, A),
+            rep(ce[:, 0], A),
         )
-    base = ce[:, 0]
-    flat = comps.reshape(n, A * F)
-    W0, eta, alpha = pop.wealth[idx], pop.eta[idx], pop.money[idx]
-    rep = np.repeat
-    me_flat, none_flat = money_equivalents(
-        flat.reshape(n * A, F) if n else flat.reshape(0, F),
-        rep(alpha, A),
-        rep(W0, A),
-        rep(eta, A),
-        rep(base, A),
-    )
-    money_eq = me_flat.reshape(n, A, F)
-    no_amount = none_flat.reshape(n, A, F)
-    # The money factor's equivalent is exact: the difference of certainty equivalents.
-    money_eq[:, :, 0] = ce - ce[:, :1]
-    no_amount[:, :, 0] = False
-    money_eq[:, 0, :] = 0.0
-    no_amount[:, 0, :] = False
+        money_eq = me_flat.reshape(n, A, F)
+        no_amount = none_flat.reshape(n, A, F)
+        # The money factor's equivalent is exact: the difference of certainty equivalents.
+        money_eq[:, :, 0] = ce - ce[:, :1]
+        no_amount[:, :, 0] = False
+        money_eq[:, 0, :] = 0.0
+        no_amount[:, 0, :] = False
     return DecisionResult(
         people=tuple(pop.ids[i] for i in idx),
         employers=tuple(compiled.lab_ids[e] for e in pop.employer[idx]),

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
-import numpy as np
 import typer
 from rich.console import Console
 
 from talentmarket._errors import InputError, TalentMarketError
+from talentmarket._json import jsonable
 
 app = typer.Typer(
     name="talentmarket",
@@ -39,27 +38,9 @@ JSON_OPTION = typer.Option(False, "--json", help="Machine output on stdout (JSON
 SEED_OPTION = typer.Option(None, "--seed", help="Random seed; defaults to the scenario's seed.")
 
 
-def _jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays and non-finite floats into plain JSON values."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        value = float(obj)
-        return value if math.isfinite(value) else None
-    return obj
-
-
 def emit_json(payload: Any) -> None:
     """Write ``payload`` as JSON on stdout (numpy values converted, NaN/inf as null)."""
-    sys.stdout.write(json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
+    sys.stdout.write(json.dumps(jsonable(payload), indent=2, allow_nan=False) + "\n")
     sys.stdout.flush()
 
 
