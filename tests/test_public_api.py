@@ -1,4 +1,4 @@
-"""The public surface is small and pinned: a change to any __all__ is a decision, not an accident."""
+"""The public surface is small and pinned: changing an __all__ is a decision, not an accident."""
 
 from __future__ import annotations
 
@@ -25,10 +25,15 @@ PUBLIC = {
         "SensitivityResult", "counter", "design", "minimum_scales", "money_term_limit",
         "money_terms", "price", "retention_template", "sensitivity",
     ],
-    "talentmarket.runs": ["RunResult", "run_scenario"],
+    "talentmarket.runs": [
+        "RunResult", "RunTables", "SweepData", "SweepPlan", "SweepProgress", "SweepResult",
+        "export_sweep", "load_sweep", "parse_assignment", "plan_sweep", "run_once", "run_plan",
+        "run_scenario", "sweep",
+    ],
     "talentmarket.report": [
-        "acceptance_curve_figure", "render_report", "value_distribution_figure",
-        "waterfall_figure",
+        "SweepReport", "acceptance_curve_figure", "render_report", "render_sweep_report",
+        "sweep_figures", "sweep_summary", "value_distribution_figure", "waterfall_figure",
+        "write_sweep_report",
     ],
     "talentmarket.cli": ["app", "main"],
 }

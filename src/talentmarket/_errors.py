@@ -1,10 +1,10 @@
 """The one exception hierarchy of talentmarket.
 
-    TalentMarketError                 every error the library raises on purpose
-    ├── ScenarioError                 a scenario file or object is invalid (carries every issue)
-    ├── InputError                    another input (decisions table, model spec, instance) is invalid
-    ├── UnknownIdError                a named lab, researcher, offer or cohort does not exist
-    └── ConvergenceError              a numerical procedure did not reach its tolerance
+    TalentMarketError           every error the library raises on purpose
+    ├── InputError              an input (decisions table, model spec, instance) is invalid
+    │   └── ScenarioError       a scenario file or object is invalid (carries every issue)
+    ├── UnknownIdError          a named lab, researcher, offer or cohort does not exist
+    └── ConvergenceError        a numerical procedure did not reach its tolerance
 
 Each error carries its context (file, field path, ids) so that the CLI and the web service can
 render it without a traceback. The CLI maps every ``TalentMarketError`` to exit status 2.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from talentmarket.cli import _core, _fit, _market, _pricing  # noqa: F401  (they register commands)
+from talentmarket.cli import _core, _fit, _market, _pricing, _serve, _simulate, _sweep  # noqa: F401
 from talentmarket.cli._app import app
 
 __all__ = ["app", "main"]

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from talentmarket._errors import ScenarioError, UnknownIdError
+from talentmarket.choice import format_probability
 from talentmarket.cli._app import (
     JSON_OPTION,
     SEED_OPTION,
@@ -19,7 +20,6 @@ from talentmarket.cli._app import (
     err_console,
     handle_errors,
 )
-from talentmarket.choice import format_probability
 from talentmarket.scenario import (
     builtin_dir,
     builtin_names,

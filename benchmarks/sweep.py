@@ -1,0 +1,167 @@
+"""Benchmark: a 200-run sweep of ``builtin:ai-labs-2025`` on 1 and 2 local workers and on Ray.
+
+Every configuration runs the same sweep (4 values of Meta's ``max_scale`` x 50 seeds) into a
+fresh DuckDB file, on the same machine, in one process run; wall times include starting the
+workers (process pool, or Ray workers) and writing every run. The Ray instance is started
+before its sweep: ``ray_overhead_vs_local`` (Ray wall time / local wall time, both with 2
+workers) excludes it, and ``ray_startup_s`` reports it separately (DESIGN.md). With
+``--repeats R`` the configurations alternate order and medians are reported.
+
+The scenario's Monte Carlo paths are scaled so that one run takes about 0.5 s here (reported as
+``paths`` and ``run_s``). Prints readable lines, then one JSON line with
+``parallel_efficiency_local`` (target >= 0.85 on 2 cores), ``ray_overhead_vs_local`` (target
+<= 1.15), ``ray_startup_s``, ``db_bytes`` and ``write_ms_per_run``.
+
+    python benchmarks/sweep.py [--quick] [--repeats R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from talentmarket.runs import load_sweep, run_once, sweep
+from talentmarket.scenario import read_scenario_data
+
+SCENARIO = "builtin:ai-labs-2025"
+GRID = [("market.labs.meta-msl.max_scale", (1.5, 2.0, 3.0, 4.0))]
+TARGET_RUN_S = 0.5
+
+
+def calibrate(data: dict[str, Any]) -> tuple[dict[str, Any], float]:
+    """Scale ``settings.paths`` so that one run takes about ``TARGET_RUN_S`` in this process."""
+    run_once(data, 0)  # compile / load the numba cache
+
+    def timed(d: dict[str, Any]) -> float:
+        times = []
+        for seed in (1, 2, 3):
+            t0 = time.perf_counter()
+            run_once(d, seed)
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+
+    run_s = timed(data)
+    for _ in range(2):
+        if abs(run_s - TARGET_RUN_S) < 0.1 * TARGET_RUN_S:
+            break
+        paths = int(data["settings"]["paths"])
+        scaled = int(min(max(paths * TARGET_RUN_S / run_s, 500), 200_000) // 500 * 500)
+        data = {**data, "settings": {**data["settings"], "paths": scaled}}
+        run_s = timed(data)
+    return data, run_s
+
+
+def one_sweep(
+    data: dict[str, Any], seeds: int, folder: Path, backend: str, workers: int
+) -> dict[str, Any]:
+    db = folder / f"{backend}-{workers}-{time.monotonic_ns()}.duckdb"
+    t0 = time.perf_counter()
+    result = sweep(data, seeds=seeds, grid=GRID, backend=backend, workers=workers, db=db)
+    wall = time.perf_counter() - t0
+    assert result.failed == 0 and result.completed == result.runs, result
+    size = db.stat().st_size + (
+        db.with_name(db.name + ".wal").stat().st_size
+        if db.with_name(db.name + ".wal").exists()
+        else 0
+    )
+    return {
+        "wall_s": wall,
+        "write_s": result.write_s,
+        "runs": result.runs,
+        "db": db,
+        "sweep_id": result.sweep_id,
+        "bytes": size,
+    }
+
+
+def same_tables(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    x = load_sweep(a["sweep_id"], db=a["db"])
+    y = load_sweep(b["sweep_id"], db=b["db"])
+    for name, keys in (("labs", ["run_id", "lab"]), ("researchers", ["run_id", "researcher"])):
+        fx = getattr(x, name).sort_values(keys).reset_index(drop=True)
+        fy = getattr(y, name).sort_values(keys).reset_index(drop=True)
+        if not fx.equals(fy):
+            return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="40 runs instead of 200")
+    parser.add_argument("--repeats", type=int, default=1, help="alternating repeats (medians)")
+    args = parser.parse_args()
+    seeds = 10 if args.quick else 50
+
+    import ray
+
+    data, _ = read_scenario_data(SCENARIO)
+    data, run_s = calibrate(data)
+    n_runs = seeds * len(GRID[0][1])
+    print(
+        f"{SCENARIO}: {n_runs} runs, {data['settings']['paths']:,} paths, "
+        f"one run {run_s:.2f} s in process"
+    )
+    t0 = time.perf_counter()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray_startup_s = time.perf_counter() - t0
+    print(f"Ray instance up in {ray_startup_s:.1f} s")
+
+    results: dict[str, list[dict[str, Any]]] = {"local-1": [], "local-2": [], "ray-2": []}
+    configs = [("local", 2), ("local", 1), ("ray", 2)]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            for r in range(args.repeats):
+                order = configs if r % 2 == 0 else configs[::-1]
+                for backend, workers in order:
+                    out = one_sweep(data, seeds, folder, backend, workers)
+                    results[f"{backend}-{workers}"].append(out)
+                    print(
+                        f"  {backend} x {workers}: {out['wall_s']:.1f} s "
+                        f"({out['runs'] / out['wall_s']:.2f} runs/s), "
+                        f"write {1000 * out['write_s'] / out['runs']:.1f} ms/run"
+                    )
+            identical = same_tables(results["local-2"][0], results["ray-2"][0]) and same_tables(
+                results["local-2"][0], results["local-1"][0]
+            )
+            db_bytes = results["local-2"][0]["bytes"]
+    finally:
+        ray.shutdown()
+
+    def median(key: str, field: str = "wall_s") -> float:
+        return statistics.median(o[field] for o in results[key])
+
+    local_1, local_2, ray_2 = median("local-1"), median("local-2"), median("ray-2")
+    writes = [o["write_s"] / o["runs"] for v in results.values() for o in v]
+    figures = {
+        "runs": n_runs,
+        "paths": int(data["settings"]["paths"]),
+        "run_s": round(run_s, 3),
+        "local_1_worker_s": round(local_1, 2),
+        "local_2_workers_s": round(local_2, 2),
+        "ray_2_workers_s": round(ray_2, 2),
+        "ray_startup_s": round(ray_startup_s, 2),
+        "parallel_efficiency_local": round(local_1 / (2 * local_2), 3),
+        "ray_overhead_vs_local": round(ray_2 / local_2, 3),
+        "db_bytes": int(db_bytes),
+        "db_kb_per_run": round(db_bytes / n_runs / 1024, 1),
+        "write_ms_per_run": round(1000 * statistics.median(writes), 2),
+        "identical_tables": identical,
+        "repeats": args.repeats,
+    }
+    print(
+        f"parallel efficiency (local, 2 workers): {figures['parallel_efficiency_local']:.2f}; "
+        f"Ray / local: {figures['ray_overhead_vs_local']:.2f}; database "
+        f"{db_bytes / 1e6:.1f} MB ({figures['db_kb_per_run']} kB/run); "
+        f"identical tables across backends: {identical}"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
