@@ -156,7 +156,8 @@ def test_public_surface_is_pinned() -> None:
         "EstimationResult", "ModelSpec", "MoneySpec", "compile_design", "fit", "gradient",
         "hessian", "inverse_money_utility", "load_spec", "log_likelihood", "loss_and_gradient",
         "money_utility", "money_utility_derivatives", "observation_scores", "parse_spec",
-        "prepare", "read_decisions", "standard_draws", "uniform_draws", "validate_decisions",
+        "prepare", "read_decisions", "simulate_decisions", "standard_draws", "uniform_draws",
+        "validate_decisions", "write_decisions",
     ])  # fmt: skip
     for name in estimation.__all__:
         assert getattr(estimation, name) is not None
