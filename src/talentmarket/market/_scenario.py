@@ -143,13 +143,23 @@ class MarketOutcome:
             for i in self.movers
         ]
 
+    def assignment(self) -> dict[str, list[str]]:
+        """Where everyone ended: lab -> researcher ids (stable order)."""
+        out: dict[str, list[str]] = {lab: [] for lab in self.lab_ids}
+        for i in np.argsort(np.asarray(self.researcher_ids), kind="stable"):
+            out[self.lab_ids[self.final[i]]].append(self.researcher_ids[i])
+        return out
+
     def to_dict(self) -> dict[str, Any]:
+        """JSON of ``simulate --json``; the full ``assignment`` up to 20,000 researchers
+        (beyond, ``labs`` gives headcounts and ``contracts`` every move)."""
         return {
             "engine": self.engine,
             "scenario": self.scenario,
             "seed": self.seed,
             "researchers": len(self.researcher_ids),
             "moves": len(self.movers),
+            "assignment": self.assignment() if len(self.researcher_ids) <= 20_000 else None,
             "contracts": self.contracts(),
             "flows": self.flows_dict(),
             "labs": self.labs_table(),
