@@ -2,10 +2,12 @@
 
 Every configuration runs the same sweep (4 values of Meta's ``max_scale`` x 50 seeds) into a
 fresh DuckDB file, on the same machine, in one process run; wall times include starting the
-workers (process pool, or Ray workers) and writing every run. The Ray instance is started
-before its sweep: ``ray_overhead_vs_local`` (Ray wall time / local wall time, both with 2
-workers) excludes it, and ``ray_startup_s`` reports it separately (DESIGN.md). With
-``--repeats R`` the configurations alternate order and medians are reported.
+workers (a fresh process pool, or the fresh workers of a fresh Ray instance) and writing every
+run. A Ray instance is started before each Ray sweep and shut down after it, so that no Ray
+daemon runs during the local sweeps: ``ray_overhead_vs_local`` (Ray wall time / local wall
+time, both with 2 workers) excludes its start-up, which ``ray_startup_s`` reports separately
+(DESIGN.md). The configurations alternate order over ``--repeats`` (default 2; 1 with
+``--quick``) and medians are reported.
 
 The scenario's Monte Carlo paths are scaled so that one run takes about 0.5 s here (reported as
 ``paths`` and ``run_s``). Prints readable lines, then one JSON line with
@@ -93,9 +95,10 @@ def same_tables(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="40 runs instead of 200")
-    parser.add_argument("--repeats", type=int, default=1, help="alternating repeats (medians)")
+    parser.add_argument("--repeats", type=int, default=None, help="alternating repeats")
     args = parser.parse_args()
     seeds = 10 if args.quick else 50
+    repeats = args.repeats or (1 if args.quick else 2)
 
     import ray
 
@@ -106,32 +109,35 @@ def main() -> None:
         f"{SCENARIO}: {n_runs} runs, {data['settings']['paths']:,} paths, "
         f"one run {run_s:.2f} s in process"
     )
-    t0 = time.perf_counter()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    ray_startup_s = time.perf_counter() - t0
-    print(f"Ray instance up in {ray_startup_s:.1f} s")
-
     results: dict[str, list[dict[str, Any]]] = {"local-1": [], "local-2": [], "ray-2": []}
+    startups: list[float] = []
     configs = [("local", 2), ("local", 1), ("ray", 2)]
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            for r in range(args.repeats):
-                order = configs if r % 2 == 0 else configs[::-1]
-                for backend, workers in order:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for r in range(repeats):
+            order = configs if r % 2 == 0 else configs[::-1]
+            for backend, workers in order:
+                if backend == "ray":
+                    t0 = time.perf_counter()
+                    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+                    startups.append(time.perf_counter() - t0)
+                    print(f"  Ray instance up in {startups[-1]:.1f} s")
+                try:
                     out = one_sweep(data, seeds, folder, backend, workers)
-                    results[f"{backend}-{workers}"].append(out)
-                    print(
-                        f"  {backend} x {workers}: {out['wall_s']:.1f} s "
-                        f"({out['runs'] / out['wall_s']:.2f} runs/s), "
-                        f"write {1000 * out['write_s'] / out['runs']:.1f} ms/run"
-                    )
-            identical = same_tables(results["local-2"][0], results["ray-2"][0]) and same_tables(
-                results["local-2"][0], results["local-1"][0]
-            )
-            db_bytes = results["local-2"][0]["bytes"]
-    finally:
-        ray.shutdown()
+                finally:
+                    if backend == "ray":
+                        ray.shutdown()
+                results[f"{backend}-{workers}"].append(out)
+                print(
+                    f"  {backend} x {workers}: {out['wall_s']:.1f} s "
+                    f"({out['runs'] / out['wall_s']:.2f} runs/s), "
+                    f"write {1000 * out['write_s'] / out['runs']:.1f} ms/run"
+                )
+        identical = same_tables(results["local-2"][0], results["ray-2"][0]) and same_tables(
+            results["local-2"][0], results["local-1"][0]
+        )
+        db_bytes = results["local-2"][0]["bytes"]
+    ray_startup_s = statistics.median(startups)
 
     def median(key: str, field: str = "wall_s") -> float:
         return statistics.median(o[field] for o in results[key])
@@ -152,7 +158,7 @@ def main() -> None:
         "db_kb_per_run": round(db_bytes / n_runs / 1024, 1),
         "write_ms_per_run": round(1000 * statistics.median(writes), 2),
         "identical_tables": identical,
-        "repeats": args.repeats,
+        "repeats": repeats,
     }
     print(
         f"parallel efficiency (local, 2 workers): {figures['parallel_efficiency_local']:.2f}; "

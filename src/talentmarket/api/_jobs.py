@@ -95,6 +95,7 @@ def market_flows(result: dict[str, Any], scenario: Any, seed: int | None) -> lis
     """
     flows = result.get("flows")
     counts: dict[tuple[str, str], float] = {}
+    movers_only = isinstance(flows, dict | list)  # flows list movers; stayers come from labs
     if isinstance(flows, dict):
         for src, row in flows.items():
             if isinstance(row, dict):
@@ -128,7 +129,7 @@ def market_flows(result: dict[str, Any], scenario: Any, seed: int | None) -> lis
             src = employer.get(person)
             if src is not None:
                 counts[(src, lab)] = counts.get((src, lab), 0.0) + 1.0
-    if "assignment" not in result and isinstance(result.get("labs"), list):
+    if movers_only and isinstance(result.get("labs"), list):
         # Stayers, from the labs' starting headcounts less those who left.
         for row in result["labs"]:
             if isinstance(row, dict) and isinstance(row.get("headcount_start"), int | float):

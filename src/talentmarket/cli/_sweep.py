@@ -112,6 +112,8 @@ class _Bar:
 
     def __call__(self, event: SweepProgress) -> None:
         self.last = event
+        if event.total == 0:  # nothing to run: every run is already done
+            return
         if self.task is None:
             self.progress.start()
             note = f" ({event.skipped} already done)" if event.skipped else ""

@@ -516,7 +516,20 @@ def sweep_figures(data: SweepData) -> list[tuple[str, str, go.Figure]]:
 def render_sweep_report(
     data: SweepData, figures: Sequence[tuple[str, str, go.Figure]] | None = None
 ) -> str:
-    """The sweep report as one self-contained HTML document (plotly.js inlined)."""
+    """The sweep report as one self-contained HTML document (plotly.js inlined).
+
+    Parameters
+    ----------
+    data : SweepData
+        From :func:`talentmarket.runs.load_sweep`.
+    figures : sequence of (div id, heading, figure), optional
+        Figures already built by :func:`sweep_figures` (built here if not given).
+
+    Returns
+    -------
+    str
+        The HTML: summary, figures, a table per grid point and the failed runs.
+    """
     figures = sweep_figures(data) if figures is None else figures
     info = data.info
     base_hash = html.escape(str(info["base_scenario_hash"]))

@@ -250,6 +250,8 @@ class LocalBackend:
                         broken = True
                         lose(job)
                         continue
+                    except Exception as exc:  # the outcome did not make it back
+                        outcome = _lost(job, f"{type(exc).__name__}: {exc}")
                     yield outcome
             if not broken:
                 continue

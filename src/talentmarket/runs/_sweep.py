@@ -122,7 +122,7 @@ class SweepPlan:
     scenarios: Mapping[str, tuple[str, str]] = field(repr=False)
 
     def jobs(self, skip: set[str] | frozenset[str] = frozenset()) -> list[Job]:
-        """The jobs of the runs not in ``skip``, in plan order."""
+        """The jobs of the runs whose ids are not in ``skip``, in plan order."""
         return [Job(r.run_id, r.data, r.seed) for r in self.runs if r.run_id not in skip]
 
 
@@ -309,7 +309,9 @@ class SweepResult:
         table.add_row("completed now", str(self.completed))
         table.add_row("failed now", str(self.failed))
         table.add_row("already done (skipped)", str(self.skipped))
-        table.add_row("backend", f"{self.backend} x {self.workers}")
+        table.add_row(
+            "backend", f"{self.backend} x {self.workers}" if self.workers else "(nothing to run)"
+        )
         table.add_row("wall time", f"{self.wall_s:.1f} s")
         ran = self.completed + self.failed
         if ran:
@@ -332,6 +334,18 @@ def run_plan(
     raises is stored as failed with its error; the sweep goes on. On Ctrl-C, queued runs are
     dropped, runs in flight are lost, and ``KeyboardInterrupt`` propagates; running the same
     plan again finishes the sweep.
+
+    Parameters
+    ----------
+    plan : SweepPlan
+        From :func:`plan_sweep`.
+    backend, workers, address, db, on_progress
+        As for :func:`sweep`.
+
+    Returns
+    -------
+    SweepResult
+        Counts of this invocation (completed, failed, skipped), timings and failures.
     """
     t0 = time.perf_counter()
     engine = make_backend(backend, workers=workers, address=address)
@@ -518,7 +532,27 @@ class SweepData:
 
 
 def load_sweep(sweep_id: str, *, db: str | Path = DEFAULT_DB) -> SweepData:
-    """Read a sweep's tables from ``db`` (``sweep_id`` may be a unique prefix)."""
+    """Read a sweep's tables from its database.
+
+    Parameters
+    ----------
+    sweep_id : str
+        The sweep's id, or a unique prefix of at least 4 characters.
+    db : str or Path
+        The sweep database (opened read-only).
+
+    Returns
+    -------
+    SweepData
+        The sweep's row and one DataFrame per table, rows of this sweep's runs only.
+
+    Raises
+    ------
+    UnknownIdError
+        If no sweep (or more than one) matches ``sweep_id``.
+    InputError
+        If the database is missing or in use by a running sweep.
+    """
     with open_store(db, read_only=True) as store:
         sid = store.resolve_sweep(sweep_id)
         info: dict[str, Any] = {

@@ -93,21 +93,19 @@ class RunTables:
     Attributes
     ----------
     labs : pyarrow.Table
-        One row per lab: headcount before and after, hires (people who moved
-        in), departures, acceptances of the lab's offers and their expected number, spend (USD,
-        expected employer cost of the accepted offers) and its expectation.
+        One row per lab: headcount before and after, hires (people who moved in), departures,
+        acceptances of the lab's offers and their expected number, spend (USD, expected
+        employer cost of the accepted offers) and its expectation.
     researchers : pyarrow.Table
-        One row per person: employer, final lab, the offer accepted (null
-        if they stayed), the probability of the realized choice, P(move), the expected present
-        value of the package they end up with and its expected cost to the new employer (0 if
-        they stayed).
+        One row per person: employer, final lab, the offer accepted (null if they stayed), the
+        probability of the realized choice, P(move), the expected present value (USD) of the
+        package they end up with and its expected cost to the new employer (0 if they stayed).
     offers : pyarrow.Table
-        One row per offer: recipients, how many accepted, the expected
-        number, headline, expected PV and employer cost per recipient, spend on acceptances.
+        One row per offer: recipients, how many accepted, the expected number, headline,
+        expected PV and employer cost per recipient (USD), spend on acceptances.
     rounds : pyarrow.Table
-        One row per (round, lab): headcount and cumulative spend (USD). The decision
-        model has rounds 0 (before) and 1 (after); a market run has round 0 and one per
-        market round.
+        One row per (round, lab): headcount and cumulative spend (USD). The decision model has
+        rounds 0 (before) and 1 (after); a market run has round 0 and one per market round.
     """
 
     labs: pa.Table
