@@ -9,18 +9,20 @@ time, both with 2 workers) excludes its start-up, which ``ray_startup_s`` report
 (DESIGN.md). The configurations alternate order over ``--repeats`` (default 2; 1 with
 ``--quick``) and medians are reported.
 
-The scenario's Monte Carlo paths are scaled so that one run takes about 0.5 s here (reported as
-``paths`` and ``run_s``). Prints readable lines, then one JSON line with
-``parallel_efficiency_local`` (target >= 0.85 on 2 cores), ``ray_overhead_vs_local`` (target
-<= 1.15), ``ray_startup_s``, ``db_bytes`` and ``write_ms_per_run``.
+The scenario runs as built in (its market block, 4,000 paths per package: one run takes about
+0.3-0.5 s here, reported as ``run_s``; ``--paths`` changes it). Prints readable lines, then
+one JSON line with ``parallel_efficiency_local`` (target >= 0.85 on 2 cores),
+``ray_overhead_vs_local`` (target <= 1.15), ``ray_startup_s``, ``db_bytes`` and
+``write_ms_per_run``.
 
-    python benchmarks/sweep.py [--quick] [--repeats R]
+    python benchmarks/sweep.py [--quick] [--repeats R] [--paths N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -32,30 +34,17 @@ from talentmarket.scenario import read_scenario_data
 
 SCENARIO = "builtin:ai-labs-2025"
 GRID = [("market.labs.meta-msl.max_scale", (1.5, 2.0, 3.0, 4.0))]
-TARGET_RUN_S = 0.5
 
 
-def calibrate(data: dict[str, Any]) -> tuple[dict[str, Any], float]:
-    """Scale ``settings.paths`` so that one run takes about ``TARGET_RUN_S`` in this process."""
-    run_once(data, 0)  # compile / load the numba cache
-
-    def timed(d: dict[str, Any]) -> float:
-        times = []
-        for seed in (1, 2, 3):
-            t0 = time.perf_counter()
-            run_once(d, seed)
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times)
-
-    run_s = timed(data)
-    for _ in range(2):
-        if abs(run_s - TARGET_RUN_S) < 0.1 * TARGET_RUN_S:
-            break
-        paths = int(data["settings"]["paths"])
-        scaled = int(min(max(paths * TARGET_RUN_S / run_s, 500), 200_000) // 500 * 500)
-        data = {**data, "settings": {**data["settings"], "paths": scaled}}
-        run_s = timed(data)
-    return data, run_s
+def time_one_run(data: dict[str, Any]) -> float:
+    """Median wall time of one run in this process (after compiling / loading numba)."""
+    run_once(data, 0)
+    times = []
+    for seed in (1, 2, 3):
+        t0 = time.perf_counter()
+        run_once(data, seed)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def one_sweep(
@@ -96,14 +85,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="40 runs instead of 200")
     parser.add_argument("--repeats", type=int, default=None, help="alternating repeats")
+    parser.add_argument("--paths", type=int, default=None, help="override settings.paths")
     args = parser.parse_args()
     seeds = 10 if args.quick else 50
     repeats = args.repeats or (1 if args.quick else 2)
 
     import ray
 
+    load_before = os.getloadavg()[0]
     data, _ = read_scenario_data(SCENARIO)
-    data, run_s = calibrate(data)
+    if args.paths:
+        data["settings"]["paths"] = args.paths
+    run_s = time_one_run(data)
     n_runs = seeds * len(GRID[0][1])
     print(
         f"{SCENARIO}: {n_runs} runs, {data['settings']['paths']:,} paths, "
@@ -159,6 +152,8 @@ def main() -> None:
         "write_ms_per_run": round(1000 * statistics.median(writes), 2),
         "identical_tables": identical,
         "repeats": repeats,
+        # Context on a shared machine: 1-minute load average before and after.
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     print(
         f"parallel efficiency (local, 2 workers): {figures['parallel_efficiency_local']:.2f}; "
