@@ -47,6 +47,7 @@ bench: install
 	$(VENV)/bin/python benchmarks/estimation.py
 	$(VENV)/bin/python benchmarks/market.py
 	$(VENV)/bin/python benchmarks/api.py
+	$(VENV)/bin/python benchmarks/sweep.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) out .pytest_cache .mypy_cache .ruff_cache

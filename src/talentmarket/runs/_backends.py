@@ -289,6 +289,7 @@ class RayBackend:
         self.workers = workers or 1
         self._started = False
         self._ray: Any = None
+        self._cpus = 0
 
     def __enter__(self) -> RayBackend:
         try:
@@ -316,8 +317,8 @@ class RayBackend:
                 )
             self._started = True
         resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
-        cpus = int(resources.get("CPU", 1))
-        self.workers = max(1, self.requested or cpus)
+        self._cpus = int(resources.get("CPU", 1))
+        self.workers = max(1, self.requested or self._cpus)
         return self
 
     def __exit__(
@@ -331,14 +332,17 @@ class RayBackend:
             self._started = False
 
     def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
-        """Yield each job's outcome as it finishes (at most ``workers`` tasks in flight)."""
+        """Yield each job's outcome as it finishes (at most ``workers`` running at once)."""
         ray = self._ray
         task = _ray_task(ray)
         queue = deque(jobs)
         inflight: dict[Any, Job] = {}
+        # Where Ray's CPUs already cap the runs at ``workers``, queue a few more tasks so that no
+        # worker waits for the next one; otherwise in flight is what runs.
+        limit = 2 * self.workers if self.workers >= self._cpus else self.workers
 
         def refill() -> None:
-            while queue and len(inflight) < self.workers:
+            while queue and len(inflight) < limit:
                 job = queue.popleft()
                 inflight[task.remote(job)] = job
 
