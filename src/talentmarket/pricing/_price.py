@@ -216,6 +216,12 @@ def _recipients(
     return group, list(people)
 
 
+def _linear_at(scale: F64, fixed: float, per_unit: float) -> F64:
+    """USD amounts at each answer: ``fixed + scale * per_unit``, inf where unattainable."""
+    finite = np.isfinite(scale)
+    return np.asarray(np.where(finite, fixed + np.where(finite, scale, 0.0) * per_unit, np.inf))
+
+
 def _indices(
     valuation: ScenarioValuation, group: str, people: Sequence[str] | None, members: list[str]
 ) -> NDArray[np.int64]:
@@ -346,11 +352,9 @@ def price(
     scale, status, p_at, p_sup = _solve(d, column, x_paths, y_paths, wealth, eta, alpha, target)
     unit = valuation.package_value(group, offer, 1.0)
     base = valuation.package_value(group, offer, 0.0)
-    finite = np.isfinite(scale)
-    s = np.where(finite, scale, 0.0)
-    headline = np.where(finite, base.headline + s * (unit.headline - base.headline), np.inf)
+    headline = _linear_at(scale, base.headline, unit.headline - base.headline)
     cost0 = base.expected_employer_cost
-    cost = np.where(finite, cost0 + s * (unit.expected_employer_cost - cost0), np.inf)
+    cost = _linear_at(scale, cost0, unit.expected_employer_cost - cost0)
     deficit = d.components[np.arange(len(members)), column, 1:]
     return PriceResult(
         "price",
@@ -456,10 +460,8 @@ def counter(
     scale, status, p_at, p_sup = _solve(
         d, column, extra.pv[0], stay.pv, wealth, eta, alpha, target, pair_at_answer=True
     )
-    finite = np.isfinite(scale)
-    s = np.where(finite, scale, 0.0)
-    headline = np.where(finite, s * float(extra.headline[0]), np.inf)
-    cost = np.where(finite, s * float(extra.employer_cost[0].mean()), np.inf)
+    headline = _linear_at(scale, 0.0, float(extra.headline[0]))
+    cost = _linear_at(scale, 0.0, float(extra.employer_cost[0].mean()))
     deficit = -d.components[
         np.arange(len(members)), _column(d, offer), 1:
     ]  # staying minus the offer
