@@ -13,6 +13,7 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
+from talentmarket._fastmath import exp_expm1, fast_log
 from talentmarket.valuation._crra import crra_inverse, crra_sup, crra_utility
 
 F64 = NDArray[np.float64]
@@ -38,20 +39,29 @@ def node_weights(k: int = N_NODES) -> F64:
     return np.diff(_band_edges(k))
 
 
-@nb.njit(cache=True, inline="always", fastmath=True)
+#: Flags of the node loops: reassociation lets LLVM vectorize the sums over nodes; no
+#: assumptions about NaN or infinity (a NaN wealth ratio must stay NaN).
+NODE_LOOP_FASTMATH = {"contract", "reassoc", "nsz", "arcp"}
+
+
+@nb.njit(cache=True, inline="always", fastmath=NODE_LOOP_FASTMATH, error_model="numpy")
 def crra_pair(w: float, eta: float) -> tuple[float, float]:
-    """(u(w), u'(w)) for CRRA eta at relative wealth w > 0; series near eta = 1."""
-    lw = math.log(w)
-    a = (1.0 - eta) * lw
-    p = math.exp(a)
-    if abs(a) < 1e-6:  # expm1(a) / (1 - eta) without cancellation
-        u = lw * (1.0 + 0.5 * a + a * a / 6.0)
-    else:
-        u = (p - 1.0) / (1.0 - eta)
-    return u, p / w
+    """(u(w), u'(w)) for CRRA eta at relative wealth w > 0 (w is kept within [1e-300, 1e300]).
+
+    u = expm1((1 - eta) log w) / (1 - eta), log w at eta = 1; branch-free, so that loops over
+    nodes vectorize. NaN in, NaN out.
+    """
+    wc = min(max(w, 1e-300), 1e300)
+    lw = fast_log(wc)
+    one_minus = 1.0 - eta
+    p, em1 = exp_expm1(one_minus * lw)
+    u = lw if one_minus == 0.0 else em1 / one_minus
+    if w != w:
+        u = math.nan
+    return u, p / wc
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True, fastmath=NODE_LOOP_FASTMATH, error_model="numpy")
 def mean_utility_and_slope(
     s: float, x: F64, y: F64, wts: F64, w0: float, eta: float
 ) -> tuple[float, float]:
@@ -60,10 +70,7 @@ def mean_utility_and_slope(
     slope = 0.0
     inv = 1.0 / w0
     for j in range(x.shape[0]):
-        w = 1.0 + (s * x[j] + y[j]) * inv
-        if w < 1e-300:
-            w = 1e-300
-        u, du = crra_pair(w, eta)
+        u, du = crra_pair(1.0 + (s * x[j] + y[j]) * inv, eta)
         acc += wts[j] * u
         slope += wts[j] * du * x[j] * inv
     return acc, slope
