@@ -91,6 +91,7 @@ def scenario(size: int, paths: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10,000 people, 400 for brentq")
+    parser.add_argument("--repeats", type=int, default=5, help="alternating repeats (median)")
     args = parser.parse_args()
     size, sub = (10_000, 400) if args.quick else (100_000, 2_000)
     target = 0.5
@@ -140,8 +141,9 @@ def main() -> None:
             hi = 1.0
             while p_accept(hi, i) < target:
                 hi *= 2.0
-            base[i] = brentq(lambda s, i=i: p_accept(s, i) - target, 0.0, hi, xtol=1e-14,
-                             rtol=1e-13)
+            base[i] = brentq(
+                lambda s, i=i: p_accept(s, i) - target, 0.0, hi, xtol=1e-14, rtol=1e-13
+            )
         return time.perf_counter() - t0
 
     def run_cohort() -> float:
@@ -149,16 +151,18 @@ def main() -> None:
         price(valuation, "o", target=target)
         return time.perf_counter() - t0
 
-    # Alternate the two, three times each, and take medians: the machine is shared.
+    # Alternate the two and take medians: timings on a shared machine drift by tens of percent.
     cohort_times = [cohort_s]
     brentq_times = []
-    for _ in range(3):
+    for _ in range(args.repeats):
         brentq_times.append(run_brentq())
         cohort_times.append(run_cohort())
     cohort_s = statistics.median(cohort_times)
     brentq_s = statistics.median(brentq_times)
-    print(f"cohort times {', '.join(f'{t:.3f}' for t in cohort_times)} s (median "
-          f"{cohort_s:.3f}); brentq subsample {', '.join(f'{t:.2f}' for t in brentq_times)} s")
+    print(
+        f"cohort times {', '.join(f'{t:.3f}' for t in cohort_times)} s (median "
+        f"{cohort_s:.3f}); brentq subsample {', '.join(f'{t:.2f}' for t in brentq_times)} s"
+    )
     per_person = brentq_s / len(people)
     ours = result.scale[chosen]
     rel = float(np.max(np.abs(ours - base) / base))

@@ -164,14 +164,10 @@ class DecisionResult:
             for o in self.alternatives[i][1:]:
                 cells = []
                 for r in self.top_reasons(person, o):
-                    money = (
-                        "no amount" if r["no_amount"] else format_usd(r["money_equivalent_usd"])
-                    )
+                    money = "no amount" if r["no_amount"] else format_usd(r["money_equivalent_usd"])
                     label = FACTOR_LABELS.get(r["factor"], r["factor"])
                     cells.append(f"{label} {r['utility']:+.2f}\n[dim]{money}[/]")
-                table.add_row(
-                    person, o, format_probability(self.probability_of(person, o)), *cells
-                )
+                table.add_row(person, o, format_probability(self.probability_of(person, o)), *cells)
         table.caption = "utility of the offer minus staying; dim: money with the same effect"
         return table
 
@@ -252,8 +248,11 @@ def decide(
             comps[rows, a, 0] = alpha * (m_off - m_stay)
             comps[rows, a, 1:] = off_fac - stay_fac
         alt_ids = (STAY, *offers)
-        for r in rows.tolist():
-            alts[r] = alt_ids
+        if len(rows) == n:
+            alts = [alt_ids] * n
+        else:
+            for r in rows.tolist():
+                alts[r] = alt_ids
         if explain:
             ce[rows] = certainty_equivalent_from_utility(money_u[rows], W0[:, None], eta[:, None])
 
@@ -281,8 +280,8 @@ def decide(
         money_eq[:, 0, :] = 0.0
         no_amount[:, 0, :] = False
     return DecisionResult(
-        people=tuple(pop.ids[i] for i in idx),
-        employers=tuple(compiled.lab_ids[e] for e in pop.employer[idx]),
+        people=pop.ids_at(idx),
+        employers=tuple(np.asarray(compiled.lab_ids, dtype=object)[pop.employer[idx]].tolist()),
         offer_labs=offer_labs,
         alternatives=tuple(alts),
         factors=factors,

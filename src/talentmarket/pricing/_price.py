@@ -206,7 +206,7 @@ def _recipients(
         raise UnknownIdError("offer", offer, tuple(scenario.offers))
     group = scenario.offers[offer].to
     pop = valuation.compiled.population
-    members = [pop.ids[i] for i in pop.members(group)]
+    members = list(pop.ids_at(pop.members(group)))
     if people is None:
         return group, members
     known = set(members)
@@ -232,15 +232,9 @@ def _indices(
 
 
 def _column(d: DecisionResult, offer: str) -> NDArray[np.int64]:
-    """Column of ``offer`` for each person (people of one group share their alternatives)."""
-    cache: dict[int, int] = {}
-    out = np.empty(len(d.alternatives), dtype=np.int64)
-    for i, alts in enumerate(d.alternatives):
-        key = id(alts)
-        if key not in cache:
-            cache[key] = alts.index(offer)
-        out[i] = cache[key]
-    return out
+    """Column of ``offer`` for each person of one valuation group (who share alternatives)."""
+    n = len(d.alternatives)
+    return np.full(n, d.alternatives[0].index(offer) if n else 0, dtype=np.int64)
 
 
 def _solve(
@@ -279,6 +273,9 @@ def _solve(
     return result
 
 
+_STATUS_NAMES = np.array(["already", "ok", "unattainable"], dtype=object)
+
+
 def _solve_nodes(
     d: DecisionResult,
     column: NDArray[np.int64],
@@ -296,7 +293,7 @@ def _solve_nodes(
     available = ~np.isnan(U)
     others = available.copy()
     others[rows, column] = False
-    lse_other = _logsumexp(np.nan_to_num(U, nan=-np.inf), others)
+    lse_other = _logsumexp(U, others)  # unavailable (NaN) alternatives are never in others
     non_money = U[rows, column] - alpha * d.money_utility[rows, column]
     needed = _logit(target) + lse_other
     money_matters = alpha > 0
@@ -314,8 +311,8 @@ def _solve_nodes(
         m_at[candidates] = m_c
     free = ~money_matters & (non_money >= needed)  # money does not count, and is not needed
     scale[free] = 0.0
-    labels = np.where(scale == 0.0, "already", np.where(np.isfinite(scale), "ok", "unattainable"))
-    status: list[Status] = labels.tolist()
+    codes = np.where(scale == 0.0, 0, np.where(np.isfinite(scale), 1, 2))
+    status: list[Status] = _STATUS_NAMES[codes].tolist()
     u_at = np.where(money_matters, alpha * m_at, 0.0) + non_money
     p_at = 1.0 / (1.0 + np.exp(lse_other - u_at))
     with np.errstate(invalid="ignore"):

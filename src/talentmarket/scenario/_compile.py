@@ -6,6 +6,7 @@ member's draws do not depend on the order of cohorts or on other cohorts' sizes.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +108,15 @@ class Population:
         except KeyError:
             raise UnknownIdError("researcher", person, self.ids) from None
 
+    def ids_at(self, indices: I64) -> tuple[str, ...]:
+        """The ids of the people at ``indices``, in order (one C-level gather, not a loop)."""
+        positions = np.asarray(indices, dtype=np.int64).tolist()
+        if not positions:
+            return ()
+        if len(positions) == 1:
+            return (self.ids[positions[0]],)
+        return tuple(operator.itemgetter(*positions)(self.ids))
+
     def members(self, group: str) -> I64:
         """Indices of the people in a valuation group (a researcher or a cohort)."""
         g = self.groups.index(group)
@@ -137,6 +147,18 @@ class CompiledScenario:
         except ValueError:
             raise UnknownIdError("lab", lab, self.lab_ids) from None
 
+    def peer_share_at_employers(self) -> F64:
+        """(n, L) share of each person's collaborators at each lab while everyone stays put.
+
+        Computed once and kept (read-only): decisions need it for every alternative."""
+        cached: F64 | None = self.__dict__.get("_peer_share_home")
+        if cached is None:
+            pop = self.population
+            cached = pop.peer_share(pop.employer, len(self.lab_ids))
+            cached.setflags(write=False)
+            object.__setattr__(self, "_peer_share_home", cached)
+        return cached
+
     def factor_utilities(self, people: I64, labs: I64, peer_share: F64 | None = None) -> F64:
         """Non-money utility components of person ``people[k]`` at lab ``labs[k]``.
 
@@ -145,19 +167,38 @@ class CompiledScenario:
         """
         pop = self.population
         if peer_share is None:
-            peer_share = pop.peer_share(pop.employer, len(self.lab_ids))
-        out = np.zeros((len(people), len(self.factor_names)))
+            peer_share = self.peer_share_at_employers()
+        rows = _as_rows(people)
+        labs = np.asarray(labs, dtype=np.int64)
+        n = len(labs)
+
+        def at_lab(table: F64) -> F64:  # table[people[k], labs[k]]
+            if isinstance(rows, slice):
+                return np.take_along_axis(table[rows], labs[:, None], axis=1)[:, 0]
+            return np.asarray(table[rows, labs])
+
+        out = np.zeros((n, len(self.factor_names)))
         for f, name in enumerate(self.factor_names):
             if name in pop.attribute_factors:
                 a = pop.attribute_factors.index(name)
-                out[:, f] = pop.attribute_weights[people, a] * self.attributes[labs, a]
+                out[:, f] = pop.attribute_weights[rows, a] * self.attributes[labs, a]
             elif name == "leadership":
-                out[:, f] = pop.leadership_weight[people] * pop.affinity[people, labs]
+                out[:, f] = pop.leadership_weight[rows] * at_lab(pop.affinity)
             elif name == "mission":
-                out[:, f] = pop.mission_weight[people] * pop.mission_fit[people, labs]
+                out[:, f] = pop.mission_weight[rows] * at_lab(pop.mission_fit)
             elif name == "peers":
-                out[:, f] = pop.peers_weight[people] * peer_share[people, labs]
+                out[:, f] = pop.peers_weight[rows] * at_lab(peer_share)
         return out
+
+
+def _as_rows(people: I64) -> slice | I64:
+    """``people`` as a slice when it is a run of consecutive indices (a cohort): views, not
+    gathers, for the per-person arrays."""
+    people = np.asarray(people, dtype=np.int64)
+    n = len(people)
+    if n > 1 and people[-1] - people[0] == n - 1 and bool(np.all(np.diff(people) == 1)):
+        return slice(int(people[0]), int(people[0]) + n)
+    return people
 
 
 def _split(pref: Preferences) -> tuple[Param, dict[str, float], Param, dict[str, float]]:
@@ -186,8 +227,7 @@ def compile_scenario(scenario: Scenario, seed: int | None = None) -> CompiledSce
     groups: list[str] = []
     gidx: list[NDArray[np.int64]] = []
     cols: dict[str, list[F64]] = {
-        k: []
-        for k in ("employer", "wealth", "eta", "departure", "money", "lw", "mw", "pw", "prod")
+        k: [] for k in ("employer", "wealth", "eta", "departure", "money", "lw", "mw", "pw", "prod")
     }
     attr_w: list[F64] = []
     aff_rows: list[F64] = []
