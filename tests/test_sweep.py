@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from talentmarket import ScenarioError
 from talentmarket.cli import app
+from talentmarket.runs import _sweep as sweep_module
 from talentmarket.runs import (
     export_sweep,
     load_sweep,
@@ -26,6 +27,7 @@ from talentmarket.runs import (
     run_once,
     sweep,
 )
+from talentmarket.runs._store import RunRecord, open_store
 
 SMALL_YAML = """
 name: sweep-small
@@ -287,6 +289,58 @@ def test_stored_run_equals_run_once(reference: tuple[Path, str]) -> None:
     fresh = run_once(run.data, run.seed).labs.to_pandas().sort_values("lab")
     fresh = fresh.reset_index(drop=True)
     pd.testing.assert_frame_equal(stored, fresh, check_exact=True)
+
+
+@pool
+def test_a_transaction_per_run_or_per_batch_stores_the_same(
+    reference: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sweep_module, "COMMIT_INTERVAL_S", 0.0)  # commit every run alone
+    db = tmp_path / "one-by-one.duckdb"
+    result = sweep(small_data(), seeds=SEEDS, grid=GRID, workers=2, db=db)
+    assert_same_tables(tables(*reference), tables(db, result.sweep_id))
+
+
+def test_a_batch_replaces_failed_tries_and_commits_whole(tmp_path: Path) -> None:
+    data = small_data()
+    results = {seed: run_once(data, seed).as_dict() for seed in (1, 2)}
+
+    def record(run: str, seed: int, status: str) -> RunRecord:
+        return RunRecord(
+            run,
+            "s",
+            "h",
+            {"x": seed},
+            seed,
+            200,
+            "local",
+            "w",
+            None,
+            None,
+            status,
+            "RuntimeError: boom" if status == "failed" else None,
+        )
+
+    with open_store(tmp_path / "batch.duckdb") as store:
+        store.write_runs([(record("a", 1, "failed"), None)])
+        store.write_runs(
+            [(record("a", 1, "completed"), results[1]), (record("b", 2, "completed"), results[2])]
+        )
+        con = store.con
+        runs = dict(con.execute("SELECT run_id, status FROM runs").fetchall())
+        assert runs == {"a": "completed", "b": "completed"}
+        assert con.execute("SELECT count(*) FROM run_parameters").fetchone() == (2,)
+        for name, table in results[1].items():
+            counts = dict(con.execute(f"SELECT run_id, count(*) FROM {name} GROUP BY 1").fetchall())
+            assert counts == {"a": table.num_rows, "b": results[2][name].num_rows}, name
+        with pytest.raises(Exception, match="unknown result table"):  # rolled back whole
+            store.write_runs(
+                [
+                    (record("c", 3, "completed"), results[1]),
+                    (record("d", 4, "completed"), {"nope": results[1]["lab_results"]}),
+                ]
+            )
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (2,)
 
 
 @pytest.fixture(scope="module")

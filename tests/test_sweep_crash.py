@@ -127,14 +127,16 @@ def test_writer_killed_mid_transaction_leaves_no_partial_run(tmp_path: Path) -> 
     db = tmp_path / "sweep.duckdb"
     proc = start(db, seeds=5, workers=1, TALENTMARKET_TEST_CRASH_IN_COMMIT="3")
     stdout, stderr = proc.communicate(timeout=120)
-    # The writer died between the inserts of the third run: its rows were never committed.
+    # The writer died between the inserts of the transaction holding the third run: none of
+    # that transaction's rows were committed (runs finishing within a second of each other
+    # share one), and every run committed before it is whole.
     assert proc.returncode == 86, stderr
     assert stdout == ""
     stored = check_whole_runs(db)
-    assert len(stored) == 2 and set(stored.values()) == {"completed"}
+    assert 1 <= len(stored) <= 2 and set(stored.values()) == {"completed"}
 
     result = sweep(small_data(), seeds=5, workers=1, db=db)
-    assert (result.skipped, result.completed, result.failed) == (2, 3, 0)
+    assert (result.skipped, result.completed, result.failed) == (len(stored), 5 - len(stored), 0)
     runs = check_whole_runs(db)
     assert len(runs) == 5
     assert json.dumps(result.to_dict())  # the --json payload is plain JSON

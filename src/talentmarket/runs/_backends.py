@@ -1,7 +1,9 @@
 """Where runs execute: a local process pool or a Ray cluster, around one task function.
 
 Both backends call :func:`execute` on a :class:`Job` and yield :class:`Outcome` objects as runs
-finish (in completion order; results never depend on it). :func:`execute` never raises for a
+finish (in completion order; results never depend on it), and ``None`` whenever
+``HEARTBEAT_S`` passes with nothing finished, so that the caller can act on time (commit what
+it holds). :func:`execute` never raises for a
 failing run: the error and its traceback come back in the outcome, so one bad run does not stop
 a sweep. A worker process that dies (killed, out of memory) breaks the local pool; the pool is
 restarted and the runs that were in flight are resubmitted, up to ``MAX_ATTEMPTS`` times each
@@ -42,6 +44,9 @@ FAIL_ENV = "TALENTMARKET_TEST_RUN_FAIL"
 MAX_ATTEMPTS = 3
 
 BACKENDS = ("local", "ray")
+
+#: Seconds without a finished run after which ``outcomes`` yields ``None``.
+HEARTBEAT_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,7 @@ class Backend(Protocol):
         traceback: TracebackType | None,
     ) -> None: ...
 
-    def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome]: ...
+    def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome | None]: ...
 
 
 def _init_worker() -> None:
@@ -219,8 +224,9 @@ class LocalBackend:
         for process in processes:
             process.join(timeout=5)
 
-    def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
-        """Yield each job's outcome as it finishes; restart the pool if a worker dies."""
+    def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome | None]:
+        """Yield each job's outcome as it finishes (``None`` on a quiet heartbeat); restart
+        the pool if a worker dies."""
         queue = deque(jobs)
         attempts: dict[str, int] = {}
         inflight: dict[Future[Outcome], Job] = {}
@@ -241,7 +247,9 @@ class LocalBackend:
                     break
                 inflight[future] = queue.popleft()
             if not broken:
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                done, _ = wait(inflight, timeout=HEARTBEAT_S, return_when=FIRST_COMPLETED)
+                if not done:
+                    yield None
                 for future in done:
                     job = inflight.pop(future)
                     try:
@@ -331,8 +339,9 @@ class RayBackend:
             self._ray.shutdown()
             self._started = False
 
-    def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
-        """Yield each job's outcome as it finishes (at most ``workers`` running at once)."""
+    def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome | None]:
+        """Yield each job's outcome as it finishes (at most ``workers`` running at once;
+        ``None`` on a quiet heartbeat)."""
         ray = self._ray
         task = _ray_task(ray)
         queue = deque(jobs)
@@ -349,7 +358,9 @@ class RayBackend:
         try:
             refill()
             while inflight:
-                ready, _ = ray.wait(list(inflight), num_returns=1)
+                ready, _ = ray.wait(list(inflight), num_returns=1, timeout=HEARTBEAT_S)
+                if not ready:
+                    yield None
                 for ref in ready:
                     job = inflight.pop(ref)
                     # Keep the workers busy while the parent writes this run.

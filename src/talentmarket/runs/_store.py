@@ -290,56 +290,56 @@ class Store:
 
         ``tables`` maps result table name -> pyarrow table (None for a failed run).
         """
+        self.write_runs([(record, tables)])
+
+    def write_runs(self, items: Sequence[tuple[RunRecord, Mapping[str, Any] | None]]) -> None:
+        """Insert whole runs in one transaction: all of them become visible, or none.
+
+        Each item is a run record and its result tables (name -> pyarrow table, None for a
+        failed run); a retried run replaces its failed row. One insert per table for the whole
+        batch: a commit and a statement cost milliseconds, a row microseconds.
+        """
+        import pyarrow as pa
+
+        if not items:
+            return
         con = self.con
         t0 = time.perf_counter()
-        self.writes += 1
+        first_write = self.writes + 1
+        self.writes += len(items)
+        crash_here = first_write <= self._crash_at <= self.writes
         con.begin()
         try:
-            if record.run_id in self._failed:
+            retried = [r.run_id for r, _ in items if r.run_id in self._failed]
+            if retried:
                 # A retried run replaces its failed row; a completed run is never rewritten.
-                con.execute("DELETE FROM runs WHERE run_id = ?", [record.run_id])
-                con.execute("DELETE FROM run_parameters WHERE run_id = ?", [record.run_id])
-            duration = (
-                (record.finished_at - record.started_at).total_seconds()
-                if record.started_at and record.finished_at
-                else None
-            )
-            con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    record.run_id,
-                    record.sweep_id,
-                    record.scenario_hash,
-                    canonical_json(dict(record.parameters)),
-                    record.seed,
-                    record.paths,
-                    __version__,
-                    record.backend,
-                    record.worker,
-                    record.started_at,
-                    record.finished_at,
-                    duration,
-                    record.status,
-                    record.error,
-                    record.traceback,
-                ],
-            )
-            if record.parameters:
-                values: list[Any] = []
+                marks = ", ".join("?" * len(retried))
+                con.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", retried)
+                con.execute(f"DELETE FROM run_parameters WHERE run_id IN ({marks})", retried)
+            run_rows: list[Any] = []
+            param_rows: list[Any] = []
+            for record, _ in items:
+                run_rows += _run_row(record)
                 for path, value in record.parameters.items():
-                    values += [record.run_id, path, canonical_json(value), _number(value)]
-                rows = ", ".join(["(?, ?, ?, ?)"] * len(record.parameters))
-                con.execute(f"INSERT INTO run_parameters VALUES {rows}", values)
-            for k, (name, table) in enumerate((tables or {}).items()):
-                if name not in RESULT_TABLES:
-                    raise TalentMarketError(f"unknown result table {name!r}")
-                con.register("_result", table)
-                con.execute(
-                    f"INSERT INTO {name} BY NAME SELECT ? AS run_id, * FROM _result",
-                    [record.run_id],
-                )
+                    param_rows += [record.run_id, path, canonical_json(value), _number(value)]
+            width = len(_run_row(items[0][0]))
+            marks = "(" + ", ".join("?" * width) + ")"
+            con.execute(f"INSERT INTO runs VALUES {', '.join([marks] * len(items))}", run_rows)
+            if param_rows:
+                rows = ", ".join(["(?, ?, ?, ?)"] * (len(param_rows) // 4))
+                con.execute(f"INSERT INTO run_parameters VALUES {rows}", param_rows)
+            by_name: dict[str, list[Any]] = {}
+            for record, tables in items:
+                for name, table in (tables or {}).items():
+                    if name not in RESULT_TABLES:
+                        raise TalentMarketError(f"unknown result table {name!r}")
+                    ids = pa.array([record.run_id] * table.num_rows, type=pa.string())
+                    by_name.setdefault(name, []).append(table.add_column(0, "run_id", ids))
+            for k, (name, parts) in enumerate(by_name.items()):
+                con.register("_result", pa.concat_tables(parts, promote_options="default"))
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _result")
                 con.unregister("_result")
-                if k == 0 and self.writes == self._crash_at:
+                if k == 0 and crash_here:
                     # Test hook: die mid-transaction, as a killed process would.
                     os._exit(86)
             con.commit()
@@ -347,10 +347,11 @@ class Store:
             _abort(con, exc)
         finally:
             self.write_seconds += time.perf_counter() - t0
-        if record.status == "completed":
-            self._failed.discard(record.run_id)
-        else:
-            self._failed.add(record.run_id)
+        for record, _ in items:
+            if record.status == "completed":
+                self._failed.discard(record.run_id)
+            else:
+                self._failed.add(record.run_id)
 
     # ------------------------------------------------------------------------ reading
 
@@ -414,6 +415,32 @@ class Store:
             tmp.replace(path)
             written[table] = path
         return written
+
+
+def _run_row(record: RunRecord) -> list[Any]:
+    """The ``runs`` row of a record, in column order."""
+    duration = (
+        (record.finished_at - record.started_at).total_seconds()
+        if record.started_at and record.finished_at
+        else None
+    )
+    return [
+        record.run_id,
+        record.sweep_id,
+        record.scenario_hash,
+        canonical_json(dict(record.parameters)),
+        record.seed,
+        record.paths,
+        __version__,
+        record.backend,
+        record.worker,
+        record.started_at,
+        record.finished_at,
+        duration,
+        record.status,
+        record.error,
+        record.traceback,
+    ]
 
 
 def _abort(con: duckdb.DuckDBPyConnection, exc: BaseException) -> NoReturn:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -253,7 +254,8 @@ class SweepProgress:
     """Where a running sweep stands (passed to the ``on_progress`` callback).
 
     ``total`` counts the runs this invocation executes (skipped ones excluded); ``last`` is the
-    outcome just written (None for the first call, before any run finished).
+    outcome just finished, committed within ``COMMIT_INTERVAL_S`` (None for the first call,
+    before any run finished).
     """
 
     sweep_id: str
@@ -319,6 +321,36 @@ class SweepResult:
         return table
 
 
+#: A finished run waits at most this long (seconds) in the writer before its commit; runs that
+#: finish meanwhile share the transaction (one commit and one insert per table for the batch).
+COMMIT_INTERVAL_S = 1.0
+#: At most this many runs per transaction.
+MAX_BATCH = 64
+
+
+def _record(
+    plan: SweepPlan, by_id: Mapping[str, Any], backend: str, outcome: Outcome
+) -> tuple[RunRecord, Mapping[str, Any] | None]:
+    """What the writer stores for one outcome: its run record and result tables."""
+    planned = by_id[outcome.run_id]
+    record = RunRecord(
+        run_id=planned.run_id,
+        sweep_id=plan.sweep_id,
+        scenario_hash=planned.scenario_hash,
+        parameters=planned.parameters,
+        seed=planned.seed,
+        paths=planned.paths,
+        backend=backend,
+        worker=outcome.worker,
+        started_at=outcome.started_at,
+        finished_at=outcome.finished_at,
+        status=outcome.status,
+        error=outcome.error,
+        traceback=outcome.traceback,
+    )
+    return record, None if outcome.tables is None else outcome.tables.as_dict()
+
+
 def run_plan(
     plan: SweepPlan,
     *,
@@ -330,10 +362,11 @@ def run_plan(
 ) -> SweepResult:
     """Execute the runs of ``plan`` not yet completed in ``db`` and store each as it finishes.
 
-    Each run is written in one transaction (run row and result rows together). A run that
-    raises is stored as failed with its error; the sweep goes on. On Ctrl-C, queued runs are
-    dropped, runs in flight are lost, and ``KeyboardInterrupt`` propagates; running the same
-    plan again finishes the sweep.
+    A run is committed whole (run row and result rows in one transaction) within
+    ``COMMIT_INTERVAL_S`` of finishing; runs that finish meanwhile share the transaction. A
+    run that raises is stored as failed with its error; the sweep goes on. On Ctrl-C, the
+    finished runs are committed, queued runs are dropped, runs in flight are lost, and
+    ``KeyboardInterrupt`` propagates; running the same plan again finishes the sweep.
 
     Parameters
     ----------
@@ -383,34 +416,36 @@ def run_plan(
                 )
 
         n_workers = 0
+        pending: list[tuple[RunRecord, Mapping[str, Any] | None]] = []
+        last_commit = -math.inf
+
+        def commit() -> None:
+            nonlocal last_commit
+            batch = list(pending)
+            pending.clear()
+            store.write_runs(batch)
+            last_commit = time.monotonic()
+
         if jobs:
             with engine:
                 n_workers = engine.workers
                 report(n_workers, None)
-                for outcome in engine.outcomes(jobs):
-                    planned = by_id[outcome.run_id]
-                    store.write_run(
-                        RunRecord(
-                            run_id=planned.run_id,
-                            sweep_id=plan.sweep_id,
-                            scenario_hash=planned.scenario_hash,
-                            parameters=planned.parameters,
-                            seed=planned.seed,
-                            paths=planned.paths,
-                            backend=engine.name,
-                            worker=outcome.worker,
-                            started_at=outcome.started_at,
-                            finished_at=outcome.finished_at,
-                            status=outcome.status,
-                            error=outcome.error,
-                            traceback=outcome.traceback,
-                        ),
-                        None if outcome.tables is None else outcome.tables.as_dict(),
-                    )
-                    counts[outcome.status] += 1
-                    if outcome.error is not None:
-                        failures.append((outcome.run_id, outcome.error))
-                    report(n_workers, outcome)
+                try:
+                    for outcome in engine.outcomes(jobs):
+                        if outcome is not None:
+                            pending.append(_record(plan, by_id, engine.name, outcome))
+                            counts[outcome.status] += 1
+                            if outcome.error is not None:
+                                failures.append((outcome.run_id, outcome.error))
+                        due = time.monotonic() - last_commit >= COMMIT_INTERVAL_S
+                        if pending and (due or len(pending) >= MAX_BATCH):
+                            commit()
+                        if outcome is not None:
+                            report(n_workers, outcome)
+                finally:
+                    # Finished runs are whole: keep them, also on Ctrl-C or a lost backend.
+                    if pending:
+                        commit()
         else:
             report(0, None)
         write_s = store.write_seconds
