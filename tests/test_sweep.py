@@ -7,6 +7,7 @@ produce identical tables for the same runs: a run depends only on (scenario, par
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -417,6 +418,80 @@ def test_backends_give_identical_tables(
     assert json.loads(result.stdout) == {**payload, "completed": 0, "skipped": 2}
     result = runner.invoke(app, [*args, "--address", "ray://nowhere:1"])
     assert result.exit_code == 2 and "--address" in result.stderr
+
+
+@pool
+def test_address_joins_an_existing_ray_cluster(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed (pip install talentmarket[ray])")
+    import secrets
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+
+    with socket.socket() as probe:  # a free port for the cluster's head
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # The cluster and its drivers share a token, as Ray's token authentication requires.
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    log = tmp_path / "head.log"
+    ray_dir = Path(tempfile.mkdtemp(prefix="tm-ray-"))  # Ray's socket paths must stay short
+    # --block keeps the head's processes tied to this one: terminating it takes them down
+    # (``ray stop`` would stop every Ray instance on the machine).
+    with log.open("w") as out:
+        head = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("ray")),
+                *("start", "--head", "--block", f"--port={port}", "--num-cpus=2"),
+                *("--include-dashboard=false", "--disable-usage-stats"),
+                f"--temp-dir={ray_dir}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        wait_until(lambda: "Ray runtime started" in log.read_text() or head.poll() is not None)
+        assert head.poll() is None, log.read_text()
+        small_file = tmp_path / "small.yaml"
+        small_file.write_text(SMALL_YAML)
+        args = ["sweep", str(small_file), "--seeds", "2", "--seed", "30", "--json"]
+        on_cluster = tmp_path / "cluster.duckdb"
+        address = ["--backend", "ray", "--address", f"127.0.0.1:{port}"]
+        proc = subprocess.run(
+            [sys.executable, "-m", "talentmarket", *args, "--db", str(on_cluster), *address],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        payload = json.loads(proc.stdout)
+        assert (payload["runs"], payload["completed"], payload["failed"]) == (2, 2, 0)
+        assert set(load_sweep(payload["sweep_id"], db=on_cluster).runs["backend"]) == {"ray"}
+        assert head.poll() is None  # the cluster outlives the sweep that joined it
+    finally:
+        head.terminate()
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+        shutil.rmtree(ray_dir, ignore_errors=True)
+    local = tmp_path / "local.duckdb"
+    result = runner.invoke(app, [*args, "--db", str(local), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert_same_tables(tables(local, payload["sweep_id"]), tables(on_cluster, payload["sweep_id"]))
+
+
+def wait_until(condition: Any, timeout: float = 120.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s")
+        time.sleep(0.2)
 
 
 # --- export -------------------------------------------------------------------------------

@@ -315,7 +315,19 @@ class RayBackend:
         self._ray = ray
         if not ray.is_initialized():
             if self.address:
-                ray.init(address=self.address, log_to_driver=False)
+                try:
+                    ray.init(address=self.address, log_to_driver=False)
+                except (ConnectionError, RuntimeError, ValueError) as exc:
+                    raise InputError(
+                        [
+                            Issue(
+                                "--address",
+                                self.address,
+                                f"cannot join the Ray cluster: {exc} (is it running, and do "
+                                "RAY_AUTH_MODE / RAY_AUTH_TOKEN match the cluster's?)",
+                            )
+                        ]
+                    ) from None
             else:
                 ray.init(
                     address="local",
