@@ -175,3 +175,33 @@ def test_sensitivity_flags_a_fragile_verdict() -> None:
     verdict = r.verdicts()[0]
     assert verdict["robust"] is False
     assert verdict["flipped_by"] == ["labs.rival.attributes.culture"]
+
+
+def test_answers_do_not_depend_on_the_number_of_threads() -> None:
+    # Sums inside a parallel kernel become parallel reductions whose rounding follows the
+    # thread count; the kernels keep them outside, so answers are the same to the last bit.
+    import numba
+
+    from talentmarket.choice._money import money_terms
+    from talentmarket.pricing._solve import minimum_scales
+
+    rng = np.random.default_rng(5)
+    x, y = np.sort(rng.lognormal(15, 1, 128)), rng.lognormal(13, 1, 128)
+    wealth, eta = rng.lognormal(15, 1, 501), rng.uniform(0.5, 3.0, 501)
+    m_star = money_terms(np.full(501, 2.0), x, y, wealth, eta)
+    before = numba.get_num_threads()
+    answers = []
+    try:
+        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(threads)
+            answers.append(
+                (
+                    minimum_scales(x, y, wealth[:2], eta[:2], m_star[:2])[0],
+                    minimum_scales(x, y, wealth, eta, m_star)[0],
+                    money_terms(np.full(501, 1.3), x, y, wealth, eta),
+                )
+            )
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(answers[0], answers[-1], strict=True):
+        assert a.tobytes() == b.tobytes()

@@ -29,6 +29,7 @@ from talentmarket.runs import (
     sweep,
 )
 from talentmarket.runs._store import RunRecord, open_store
+from talentmarket.scenario import read_scenario_data
 
 SMALL_YAML = """
 name: sweep-small
@@ -198,6 +199,24 @@ def test_run_once_is_a_pure_function_of_data_and_seed() -> None:
     for name, table in a.as_dict().items():
         assert table.equals(b.as_dict()[name]), name
     assert not a.researchers.equals(c.researchers)
+
+
+def test_a_market_run_is_the_same_on_any_number_of_threads() -> None:
+    # Workers run one numba thread each, a single run in the parent all of them: a run's
+    # tables must not depend on that (the built-in market prices offers with parallel kernels).
+    import numba
+
+    data, _ = read_scenario_data("builtin:ai-labs-2025")
+    before = numba.get_num_threads()
+    runs = []
+    try:
+        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(threads)
+            runs.append(run_once(data, 1).as_dict())
+    finally:
+        numba.set_num_threads(before)
+    for name, table in runs[0].items():  # (pandas: NaN equals NaN, to the last bit otherwise)
+        assert table.to_pandas().equals(runs[-1][name].to_pandas()), name
 
 
 def test_run_tables_add_up() -> None:

@@ -33,7 +33,8 @@ F64 = NDArray[np.float64]
 
 __all__ = ["minimum_scales", "money_term_limit", "money_terms"]
 
-#: Relative tolerance in scale.
+#: Relative margin added to every answer beyond the Newton error bound, so that rounding in
+#: m cannot leave it on the wrong side of the root.
 SCALE_RTOL = 1e-11
 _MAX_ITER = 200
 
@@ -116,34 +117,66 @@ def minimum_scales(x: F64, y: F64, wealth: F64, eta: F64, m_star: F64) -> tuple[
     x, y: (k,) USD value nodes (x >= 0, weights ``node_weights(k)``); wealth, eta, m_star: (n,).
     Returns (scale, m(0), m(scale)), each (n,): scale 0 where m(0) >= m* already, inf where no
     finite scale reaches m* (then m(scale) is NaN). m(0) is NaN where Jensen's bound shows it
-    is below m* (not needed). Newton runs first on 16 coarse nodes, then on all k from there.
+    is below m* (not needed). Halley steps run first on 16 coarse nodes, then on all k from
+    there; answers lie right of the root by at most twice the last Newton error bound (about
+    1e-10 of s), as the price must reach the target.
     """
     f = np.ascontiguousarray
+    x = f(x, dtype=np.float64)
+    y = f(y, dtype=np.float64)
+    wts = node_weights(len(x))
+    k = len(x)
+    # The coarse nodes and means are computed serially, here: inside the parallel kernel numba
+    # would turn their sums into parallel reductions whose rounding depends on the number of
+    # threads, and the answers with it (in the last bits).
+    xc, wc = _coarse(x, wts, 16 if k % 16 == 0 and k > 16 else k)
+    yc, _ = _coarse(y, wts, len(xc))
     return _minimum_scales(
-        f(x, dtype=np.float64),
-        f(y, dtype=np.float64),
-        node_weights(len(x)),
+        x,
+        y,
+        wts,
+        xc,
+        yc,
+        wc,
+        float(_serial_dot(x, wts)),
+        float(_serial_dot(y, wts)),
         f(wealth, dtype=np.float64),
         f(eta, dtype=np.float64),
         f(m_star, dtype=np.float64),
     )
 
 
+@nb.njit(cache=True)
+def _serial_dot(a: F64, b: F64) -> float:
+    total = 0.0
+    for j in range(a.shape[0]):
+        total += a[j] * b[j]
+    return total
+
+
 @nb.njit(cache=True, parallel=True)
 def _minimum_scales(
-    x: F64, y: F64, wts: F64, wealth: F64, eta: F64, m_star: F64
+    x: F64,
+    y: F64,
+    wts: F64,
+    xc: F64,
+    yc: F64,
+    wc: F64,
+    mean_x: float,
+    mean_y: float,
+    wealth: F64,
+    eta: F64,
+    m_star: F64,
 ) -> tuple[F64, F64, F64]:
+    # Nothing but the loop over people here (see minimum_scales): results per person must
+    # not depend on how many threads share the loop.
     n = wealth.shape[0]
     scale = np.empty(n)
-    m_zero = np.full(n, np.nan)
-    m_at = np.full(n, np.nan)
-    mean_x = (x * wts).sum()
-    mean_y = (y * wts).sum()
-    k = x.shape[0]
-    kc = 16 if k % 16 == 0 and k > 16 else k
-    xc, wc = _coarse(x, wts, kc)
-    yc, _ = _coarse(y, wts, kc)
+    m_zero = np.empty(n)
+    m_at = np.empty(n)
     for i in nb.prange(n):
+        m_zero[i] = math.nan
+        m_at[i] = math.nan
         w0 = wealth[i]
         e = eta[i]
         target = m_star[i]
