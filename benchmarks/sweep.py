@@ -71,14 +71,34 @@ def one_sweep(
 
 
 def same_tables(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two sweeps stored the same result tables; prints what differs when not."""
     x = load_sweep(a["sweep_id"], db=a["db"])
     y = load_sweep(b["sweep_id"], db=b["db"])
-    for name, keys in (("labs", ["run_id", "lab"]), ("researchers", ["run_id", "researcher"])):
+    same = True
+    for name, keys in (
+        ("labs", ["run_id", "lab"]),
+        ("researchers", ["run_id", "researcher"]),
+        ("offers", ["run_id", "offer"]),
+        ("rounds", ["run_id", "round", "lab"]),
+    ):
         fx = getattr(x, name).sort_values(keys).reset_index(drop=True)
         fy = getattr(y, name).sort_values(keys).reset_index(drop=True)
-        if not fx.equals(fy):
-            return False
-    return True
+        if fx.equals(fy):
+            continue
+        same = False
+        if fx.shape != fy.shape:
+            print(f"  {name}: {fx.shape} rows/columns against {fy.shape}")
+            continue
+        for column in fx.columns:
+            differ = ~((fx[column] == fy[column]) | (fx[column].isna() & fy[column].isna()))
+            if differ.any():
+                runs = fx.loc[differ, "run_id"].unique()
+                print(
+                    f"  {name}.{column}: {int(differ.sum())} values differ in {len(runs)} runs "
+                    f"(first {runs[0]}: {fx.loc[differ, column].iloc[0]!r} against "
+                    f"{fy.loc[differ, column].iloc[0]!r})"
+                )
+    return same
 
 
 def main() -> None:
