@@ -138,20 +138,12 @@ def minimum_scales(x: F64, y: F64, wealth: F64, eta: F64, m_star: F64) -> tuple[
         xc,
         yc,
         wc,
-        float(_serial_dot(x, wts)),
-        float(_serial_dot(y, wts)),
+        math.fsum(x * wts),
+        math.fsum(y * wts),
         f(wealth, dtype=np.float64),
         f(eta, dtype=np.float64),
         f(m_star, dtype=np.float64),
     )
-
-
-@nb.njit(cache=True)
-def _serial_dot(a: F64, b: F64) -> float:
-    total = 0.0
-    for j in range(a.shape[0]):
-        total += a[j] * b[j]
-    return total
 
 
 @nb.njit(cache=True, parallel=True)
