@@ -56,8 +56,7 @@ from talentmarket.scenario._models import (
     Researcher,
     Scenario,
 )
-from talentmarket.valuation._build import RowSpec, compile_rows
-from talentmarket.valuation._kernel import simulate_values
+from talentmarket.valuation._build import RowSpec
 from talentmarket.valuation._scenario import ScenarioValuation, value_scenario
 
 F64 = NDArray[np.float64]
@@ -300,15 +299,7 @@ def _kinds(
                     )
                 )
     if specs:
-        rows = compile_rows(scenario, specs)
-        samples = simulate_values(
-            rows.sources,
-            rows.rows,
-            rows.tranches,
-            n_paths=valuation.n_paths,
-            discount_rate=scenario.settings.discount_rate,
-            seed=valuation.seed,
-        )
+        samples = valuation.value_packages(specs)
         r = 0
         for g, j, mw in slots:
             y_pv = samples.pv[r + 1] if mw else np.zeros(valuation.n_paths)

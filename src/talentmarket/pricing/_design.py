@@ -24,8 +24,7 @@ from talentmarket.choice._money import expected_money_utility, paired_nodes
 from talentmarket.pricing._price import _recipients
 from talentmarket.scenario._amounts import format_usd
 from talentmarket.scenario._models import Package
-from talentmarket.valuation._build import RowSpec, compile_rows
-from talentmarket.valuation._kernel import simulate_values
+from talentmarket.valuation._build import RowSpec
 from talentmarket.valuation._scenario import ScenarioValuation
 
 F64 = NDArray[np.float64]
@@ -231,15 +230,7 @@ def design(
         make_whole_of=person.package,
         make_whole_lab=person.employer,
     )
-    rows = compile_rows(scenario, [*specs, mw_spec])
-    samples = simulate_values(
-        rows.sources,
-        rows.rows,
-        rows.tranches,
-        n_paths=valuation.n_paths,
-        discount_rate=scenario.settings.discount_rate,
-        seed=valuation.seed,
-    )
+    samples = valuation.value_packages([*specs, mw_spec])
     mw_pv, mw_cost = samples.pv[-1], float(samples.employer_cost[-1].mean())
 
     base = decide(valuation, people=members)

@@ -22,8 +22,7 @@ from talentmarket.choice._money import paired_nodes
 from talentmarket.pricing._solve import minimum_scales, money_term_limit
 from talentmarket.scenario._amounts import format_usd
 from talentmarket.scenario._models import Package, Vesting
-from talentmarket.valuation._build import RowSpec, compile_rows
-from talentmarket.valuation._kernel import simulate_values
+from talentmarket.valuation._build import RowSpec
 from talentmarket.valuation._scenario import ScenarioValuation
 
 F64 = NDArray[np.float64]
@@ -439,15 +438,7 @@ def counter(
     person = scenario.researchers.get(group) or scenario.cohorts[group]
     template = retention_template(valuation, offer, cash_fraction, vesting)
     spec = RowSpec(group, person.departure_hazard, person.employer, template)
-    rows = compile_rows(scenario, [spec])
-    extra = simulate_values(
-        rows.sources,
-        rows.rows,
-        rows.tranches,
-        n_paths=valuation.n_paths,
-        discount_rate=scenario.settings.discount_rate,
-        seed=valuation.seed,
-    )
+    extra = valuation.value_packages([spec])
     pop = valuation.compiled.population
     idx = _indices(valuation, group, people, members)
     d = decide(valuation, indices=idx, explain=False)

@@ -120,6 +120,11 @@ class ScenarioValuation:
             headline += float(s.headline[mw])
         return PackageValue(pv, nominal, cost, headline)
 
+    def value_packages(self, specs: list[RowSpec]) -> ValueSamples:
+        """Value further packages (rows ``specs``) on this valuation's own paths and seed, so
+        that they compare path by path with every package valued here."""
+        return value_rows(self.compiled.scenario, specs, n_paths=self.n_paths, seed=self.seed)
+
     def offer_parts(self, group: str, offer: str) -> tuple[F64, F64]:
         """(pv of the offer's own package at scale 1, pv of its make-whole or zeros), per path."""
         self._check_offer(offer, group)
@@ -162,7 +167,19 @@ def value_scenario(
                 )
             )
     rows = compile_rows(scenario, specs)
-    samples = simulate_values(
+    samples = _simulate(scenario, rows, n_paths, seed)
+    return ScenarioValuation(compiled, rows, samples, seed, n_paths, stay_row, offer_row, mw_row)
+
+
+def value_rows(
+    scenario: Scenario, specs: list[RowSpec], *, n_paths: int, seed: int
+) -> ValueSamples:
+    """Per-path values of the packages ``specs`` (rows in that order): (len(specs), n_paths)."""
+    return _simulate(scenario, compile_rows(scenario, specs), n_paths, seed)
+
+
+def _simulate(scenario: Scenario, rows: CompiledRows, n_paths: int, seed: int) -> ValueSamples:
+    return simulate_values(
         rows.sources,
         rows.rows,
         rows.tranches,
@@ -170,7 +187,6 @@ def value_scenario(
         discount_rate=scenario.settings.discount_rate,
         seed=seed,
     )
-    return ScenarioValuation(compiled, rows, samples, seed, n_paths, stay_row, offer_row, mw_row)
 
 
 def _item(
