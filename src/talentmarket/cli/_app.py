@@ -44,6 +44,14 @@ def emit_json(payload: Any) -> None:
     sys.stdout.flush()
 
 
+def show(result: Any, json_out: bool) -> None:
+    """A result object on stdout: ``result.to_dict()`` as JSON, or its rich ``summary()``."""
+    if json_out:
+        emit_json(result.to_dict())
+    else:
+        console.print(result.summary())
+
+
 def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
     """Print ``message`` on stderr and exit with ``code`` (2: bad input)."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from talentmarket.cli._app import JSON_OPTION, SEED_OPTION, app, console, emit_json, handle_errors
+from talentmarket.cli._app import JSON_OPTION, SEED_OPTION, app, handle_errors, show
 from talentmarket.cli._core import PATHS_OPTION, RESEARCHER_OPTION, SCENARIO_ARG
 from talentmarket.scenario import compile_scenario, load_scenario
 from talentmarket.valuation._scenario import ScenarioValuation, value_scenario
@@ -16,6 +16,11 @@ TARGET_OPTION = typer.Option(0.5, "--target", help="Probability to reach, strict
 def _valuation(scenario: str, seed: int | None, paths: int | None) -> ScenarioValuation:
     s = load_scenario(scenario)
     return value_scenario(compile_scenario(s, seed), seed=seed, paths=paths)
+
+
+def _people(researcher: str | None) -> list[str] | None:
+    """``--researcher`` as the ``people`` argument: one person, or everyone the offer reaches."""
+    return None if researcher is None else [researcher]
 
 
 @app.command()
@@ -33,11 +38,8 @@ def price(
     from talentmarket.pricing import price as price_fn
 
     v = _valuation(scenario, seed, paths)
-    result = price_fn(v, offer, people=None if researcher is None else [researcher], target=target)
-    if json_out:
-        emit_json(result.to_dict())
-        return
-    console.print(result.summary())
+    result = price_fn(v, offer, people=_people(researcher), target=target)
+    show(result, json_out)
 
 
 @app.command()
@@ -65,15 +67,12 @@ def counter(
     result = counter_fn(
         v,
         offer,
-        people=None if researcher is None else [researcher],
+        people=_people(researcher),
         target=target,
         cash_fraction=cash_fraction,
         vesting=Vesting(months=vesting_months, every=min(3, vesting_months)),
     )
-    if json_out:
-        emit_json(result.to_dict())
-        return
-    console.print(result.summary())
+    show(result, json_out)
 
 
 @app.command()
@@ -101,13 +100,8 @@ def design(
         except ValueError as exc:
             raise InputError([Issue("--budget", "budget", str(exc))]) from None
     v = _valuation(scenario, seed, paths)
-    result = design_fn(
-        v, offer, people=None if researcher is None else [researcher], budget_usd=budget_usd
-    )
-    if json_out:
-        emit_json(result.to_dict())
-        return
-    console.print(result.summary())
+    result = design_fn(v, offer, people=_people(researcher), budget_usd=budget_usd)
+    show(result, json_out)
 
 
 @app.command()
@@ -120,13 +114,10 @@ def sensitivity(
 ) -> None:
     """Are the verdicts robust to disputed figures and assumption ranges? Which input flips them?"""
     from talentmarket.pricing import sensitivity as sensitivity_fn
-    from talentmarket.scenario._load import read_scenario_data
+    from talentmarket.scenario._load import read_scenario_data, scenario_from_dict
 
-    data, _ = read_scenario_data(scenario)
-    s = load_scenario(scenario)
+    data, source = read_scenario_data(scenario)  # read once: the edits start from the raw data
+    s = scenario_from_dict(data, source)
     v = value_scenario(compile_scenario(s, seed), seed=seed, paths=paths)
     result = sensitivity_fn(v, data, paths=paths)
-    if json_out:
-        emit_json(result.to_dict())
-        return
-    console.print(result.summary())
+    show(result, json_out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from talentmarket.cli._app import JSON_OPTION, SEED_OPTION, app, console, emit_json, handle_errors
+from talentmarket.cli._app import JSON_OPTION, SEED_OPTION, app, handle_errors, show
 from talentmarket.cli._core import PATHS_OPTION, SCENARIO_ARG
 from talentmarket.scenario import load_scenario
 
@@ -26,7 +26,4 @@ def simulate(
 
     s = load_scenario(scenario)
     result = simulate_scenario(s, engine=engine, seed=seed, rounds=rounds, paths=paths)
-    if json_out:
-        emit_json(result.to_dict())
-        return
-    console.print(result.summary())
+    show(result, json_out)
