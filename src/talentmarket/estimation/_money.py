@@ -21,6 +21,8 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from talentmarket.valuation._crra import crra_inverse, crra_utility
+
 __all__ = ["inverse_money_utility", "money_utility", "money_utility_derivatives"]
 
 FloatArray = NDArray[np.float64]
@@ -66,6 +68,9 @@ def _phi_psi_chi(x: FloatArray, order: int) -> tuple[FloatArray, ...]:
 def money_utility(ratio: FloatArray, eta: float) -> FloatArray:
     """CRRA utility of the wealth ratio, ``u(w) = (w**(1-eta) - 1) / (1-eta)``.
 
+    The same function as :func:`talentmarket.valuation.crra_utility` (which it calls), under
+    the name the likelihood uses.
+
     Parameters
     ----------
     ratio : ndarray, any shape
@@ -78,9 +83,7 @@ def money_utility(ratio: FloatArray, eta: float) -> FloatArray:
     ndarray, same shape as ``ratio``
         Utils; bounded above by ``1 / (eta - 1)`` when ``eta > 1``.
     """
-    log_w = np.log(np.asarray(ratio, dtype=np.float64))
-    (phi,) = _phi_psi_chi((1.0 - eta) * log_w, 0)
-    return log_w * phi
+    return crra_utility(ratio, eta)
 
 
 def money_utility_derivatives(
@@ -114,6 +117,8 @@ def money_utility_derivatives(
 def inverse_money_utility(utility: FloatArray, eta: float) -> FloatArray:
     """The wealth ratio ``w`` with ``u(w) = utility``; ``inf`` where no ratio reaches it.
 
+    :func:`talentmarket.valuation.crra_inverse` under the likelihood's name.
+
     Parameters
     ----------
     utility : ndarray, any shape
@@ -126,12 +131,4 @@ def inverse_money_utility(utility: FloatArray, eta: float) -> FloatArray:
     -------
     ndarray, same shape as ``utility``
     """
-    v = np.asarray(utility, dtype=np.float64)
-    c = 1.0 - eta
-    if abs(c) < 1e-12:
-        return np.exp(v)
-    base = c * v
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        out = np.exp(np.log1p(base) / c)
-    # Beyond the bound: no ratio is high enough (eta > 1), or every ratio is (eta < 1: w -> 0).
-    return np.where(base <= -1.0, np.inf if c < 0.0 else 0.0, out)
+    return crra_inverse(utility, eta)
