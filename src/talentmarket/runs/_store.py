@@ -322,7 +322,7 @@ class Store:
                 run_rows += _run_row(record)
                 for path, value in record.parameters.items():
                     param_rows += [record.run_id, path, canonical_json(value), _number(value)]
-            width = len(_run_row(items[0][0]))
+            width = len(run_rows) // len(items)
             marks = "(" + ", ".join("?" * width) + ")"
             con.execute(f"INSERT INTO runs VALUES {', '.join([marks] * len(items))}", run_rows)
             if param_rows:
